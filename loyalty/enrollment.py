@@ -1,0 +1,124 @@
+"""Enrolment and profile changes."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date, datetime
+
+from loyalty.changes import Context, Outcome, advance
+from loyalty.errors import DomainError, ErrorCode
+from loyalty.model import (
+    Balance,
+    ChangeKind,
+    Consents,
+    Identifier,
+    IdentifierKind,
+    Member,
+    Profile,
+    TierState,
+)
+from loyalty.program import Channel, ProgramDef
+
+MAX_NAME = 100
+
+
+def parse_birthday(text: str | None, today: date, field: tuple[str, ...]) -> str | None:
+    """A YYYY-MM-DD date in the past (and not absurdly long ago), or None for none given."""
+    if text is None or text.strip() == "":
+        return None
+    try:
+        day = date.fromisoformat(text.strip())
+    except ValueError:
+        raise DomainError(ErrorCode.INVALID_INPUT, "a birthday is written YYYY-MM-DD", field)
+    if day >= today or day.year < today.year - 130:
+        raise DomainError(ErrorCode.INVALID_INPUT, "the birthday is not a plausible date", field)
+    return day.isoformat()
+
+
+def clean_name(text: str | None, field: tuple[str, ...]) -> str | None:
+    if text is None:
+        return None
+    name = " ".join(text.split())
+    if len(name) > MAX_NAME:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"at most {MAX_NAME} characters", field)
+    return name or None
+
+
+def merge_consents(current: Consents, given: dict[str, bool | None] | None) -> Consents:
+    """Apply the consents given; one left out (None) keeps its current answer."""
+    if not given:
+        return current
+    values = {k: v for k, v in given.items() if v is not None}
+    return replace(current, **values)
+
+
+def enroll(
+    member_id: str,
+    identifiers: list[tuple[IdentifierKind, str]],
+    profile: Profile,
+    program: ProgramDef,
+    ctx: Context,
+) -> Outcome:
+    """A new member at version 1, holding the first tier, with its identifiers linked."""
+    assert ctx.channel is not None
+    if not identifiers:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, "at least one identifier is needed", ("input", "identifiers")
+        )
+    linked = tuple(
+        Identifier(kind=kind, value=value, verified=False, linked_at=ctx.now)
+        for kind, value in identifiers
+    )
+    email = next((v for k, v in identifiers if k is IdentifierKind.EMAIL), None)
+    phone = next((v for k, v in identifiers if k is IdentifierKind.PHONE), None)
+    blank = Member(
+        id=member_id,
+        version=0,
+        enrolled_at=ctx.now,
+        enrollment_channel=ctx.channel,
+        profile=replace(profile, email=email, phone=phone),
+        identifiers=linked,
+        balance=Balance(),
+        tier=TierState(tier_id=program.tiers[0].id, qualifying_points=0, since=ctx.now),
+    )
+    changes = [ChangeKind.ENROLLED]
+    return Outcome(
+        member=advance(blank, blank, changes, ctx.now),
+        changes=tuple(changes),
+        store_id=ctx.store_id,
+    )
+
+
+def update_profile(member: Member, profile: Profile, ctx: Context) -> Outcome:
+    changes = [ChangeKind.PROFILE_UPDATED]
+    after = replace(member, profile=profile)
+    return Outcome(member=advance(member, after, changes, ctx.now), changes=tuple(changes))
+
+
+def profile_with(
+    current: Profile,
+    *,
+    first_name: str | None,
+    last_name: str | None,
+    birthday: str | None,
+    preferred_channel: Channel | None,
+    preferred_store_id: str | None,
+    consents: dict[str, bool | None] | None,
+    today: datetime,
+) -> Profile:
+    """The profile with the fields given replaced; a field left out (None) keeps its value."""
+    return replace(
+        current,
+        first_name=clean_name(first_name, ("input", "firstName"))
+        if first_name is not None
+        else current.first_name,
+        last_name=clean_name(last_name, ("input", "lastName"))
+        if last_name is not None
+        else current.last_name,
+        birthday=parse_birthday(birthday, today.date(), ("input", "birthday"))
+        if birthday is not None
+        else current.birthday,
+        preferred_channel=preferred_channel or current.preferred_channel,
+        preferred_store_id=preferred_store_id or current.preferred_store_id,
+        consents=merge_consents(current.consents, consents),
+    )

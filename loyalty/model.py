@@ -1,0 +1,154 @@
+"""The member's state as the rules see it: plain frozen dataclasses, no persistence concerns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+
+from loyalty.program import Channel
+
+
+class IdentifierKind(str, Enum):
+    EMAIL = "EMAIL"
+    PHONE = "PHONE"
+    LOYALTY_CARD = "LOYALTY_CARD"
+    DEVICE_TOKEN = "DEVICE_TOKEN"
+    WEB_COOKIE = "WEB_COOKIE"
+    EXTERNAL_ID = "EXTERNAL_ID"
+
+
+class ChangeKind(str, Enum):
+    ENROLLED = "ENROLLED"
+    PROFILE_UPDATED = "PROFILE_UPDATED"
+    IDENTIFIER_LINKED = "IDENTIFIER_LINKED"
+    IDENTIFIER_UNLINKED = "IDENTIFIER_UNLINKED"
+    MERGED = "MERGED"
+    POINTS_EARNED = "POINTS_EARNED"
+    POINTS_REDEEMED = "POINTS_REDEEMED"
+    POINTS_REVERSED = "POINTS_REVERSED"
+    POINTS_ADJUSTED = "POINTS_ADJUSTED"
+    POINTS_EXPIRED = "POINTS_EXPIRED"
+    REWARD_ISSUED = "REWARD_ISSUED"
+    REWARD_USED = "REWARD_USED"
+    TIER_CHANGED = "TIER_CHANGED"
+    CHALLENGE_PROGRESSED = "CHALLENGE_PROGRESSED"
+
+
+class LedgerEntryKind(str, Enum):
+    EARN = "EARN"
+    BONUS = "BONUS"
+    REDEEM = "REDEEM"
+    REVERSAL = "REVERSAL"
+    ADJUSTMENT = "ADJUSTMENT"
+    EXPIRY = "EXPIRY"
+    MERGE = "MERGE"
+
+
+class LedgerEntryStatus(str, Enum):
+    PENDING = "PENDING"
+    AVAILABLE = "AVAILABLE"
+
+
+class IssuedRewardStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+    REDEEMED = "REDEEMED"
+    EXPIRED = "EXPIRED"
+    CANCELLED = "CANCELLED"
+
+
+@dataclass(frozen=True)
+class Identifier:
+    kind: IdentifierKind
+    value: str  # normalised
+    verified: bool
+    linked_at: datetime
+
+
+@dataclass(frozen=True)
+class Consents:
+    email: bool = False
+    sms: bool = False
+    push: bool = False
+    personalization: bool = False
+
+
+@dataclass(frozen=True)
+class Profile:
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    birthday: str | None = None
+    preferred_channel: Channel | None = None
+    preferred_store_id: str | None = None
+    consents: Consents = field(default_factory=Consents)
+
+
+@dataclass(frozen=True)
+class Balance:
+    available: int = 0
+    pending: int = 0
+    lifetime: int = 0
+
+
+@dataclass(frozen=True)
+class TierState:
+    tier_id: str
+    qualifying_points: int
+    since: datetime
+
+
+@dataclass(frozen=True)
+class Member:
+    id: str
+    version: int
+    enrolled_at: datetime
+    enrollment_channel: Channel
+    profile: Profile
+    identifiers: tuple[Identifier, ...]
+    balance: Balance
+    tier: TierState
+    last_activity_at: datetime | None = None
+    # The last version at which each kind of change happened: the union of kinds since
+    # any version is exact and costs nothing to keep (14 keys at most).
+    change_versions: dict[str, int] = field(default_factory=dict)
+
+    def changes_since(self, version: int) -> list[ChangeKind]:
+        """Every kind of change after `version`, in the enum's order."""
+        return [k for k in ChangeKind if self.change_versions.get(k.value, 0) > version]
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: str
+    member_id: str
+    seq: int  # orders a member's entries: version * 16 + position within the change
+    kind: LedgerEntryKind
+    points: int
+    balance_after: int  # available + pending after this entry: the running sum of points
+    channel: Channel | None
+    store_id: str | None
+    description: str
+    reason: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    status: LedgerEntryStatus
+    available_at: datetime | None
+    actor: str
+    order_id: str | None = None
+    reversed_by: str | None = None
+
+
+@dataclass(frozen=True)
+class IssuedReward:
+    id: str
+    member_id: str
+    reward_id: str
+    code: str
+    status: IssuedRewardStatus
+    issued_at: datetime
+    expires_at: datetime | None
+    used_at: datetime | None = None
+    used_channel: Channel | None = None
+    used_store_id: str | None = None

@@ -1,0 +1,40 @@
+"""The service's configuration, read once from the environment at start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    """Every setting of the member-state API; the README documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    mongodb_uri: str = Field(
+        "", description="MongoDB connection string; empty starts the embedded development server."
+    )
+    mongodb_database: str = Field("loyalty", description="Database name.")
+    mongodb_retry_writes: bool = Field(
+        True, description="Retryable writes; the embedded server wants false (see README)."
+    )
+    redis_url: str = Field("", description="Redis URL for the event bus; empty = in-memory bus.")
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
+    auth_secret: SecretStr = Field(
+        SecretStr("dev-secret-change-me-please-32-bytes!"),
+        description="HS256 secret that signs and verifies tokens.",
+    )
+    auth_issuer: str = Field("member-state-api", description="`iss` claim of issued tokens.")
+    program_file: Path = Field(ROOT / "config" / "program.toml", description="Program definition.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    data_dir: Path = Field(ROOT / ".data", description="Embedded database files (development).")
+    max_query_depth: int = Field(12, ge=2, description="Deepest selection a request may nest.")
+    subscriber_queue_size: int = Field(
+        64, ge=1, description="Events held per subscriber before it is resynced instead."
+    )
