@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, datetime
 
@@ -26,6 +27,9 @@ def parse_birthday(text: str | None, today: date, field: tuple[str, ...]) -> str
     """A YYYY-MM-DD date in the past (and not absurdly long ago), or None for none given."""
     if text is None or text.strip() == "":
         return None
+    # fromisoformat also reads compact and week dates; the contract says YYYY-MM-DD.
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text.strip(), re.ASCII):
+        raise DomainError(ErrorCode.INVALID_INPUT, "a birthday is written YYYY-MM-DD", field)
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.program import ProgramDef
 
 Field = tuple[str, ...]
+_PLAIN = re.compile(r"[+-]?[0-9]*\.?[0-9]*", re.ASCII)
 
 
 def parse_amount(text: str, program: ProgramDef, field: Field) -> Decimal:
     """A positive amount in the program's currency, with at most the currency's decimals."""
     cleaned = text.strip()
+    # Decimal() also reads "1_000" and non-ASCII digits; a till sends plain ASCII digits.
+    if not _PLAIN.fullmatch(cleaned):
+        raise DomainError(ErrorCode.INVALID_INPUT, f"{text!r} is not a decimal amount", field)
     try:
         amount = Decimal(cleaned)
     except InvalidOperation:

@@ -5,6 +5,7 @@ Loaded from a TOML file and validated at start; a bad file fails with the path o
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from decimal import Decimal
 from enum import Enum
@@ -69,7 +70,7 @@ class ProgramDef(_Strict):
     def _tiers_ascend(cls, tiers: tuple[TierDef, ...]) -> tuple[TierDef, ...]:
         if tiers[0].threshold != 0:
             raise ValueError("the first tier must have threshold 0")
-        for lower, upper in zip(tiers, tiers[1:], strict=False):
+        for lower, upper in itertools.pairwise(tiers):
             if upper.threshold <= lower.threshold:
                 raise ValueError(
                     f"tier {upper.id!r} must have a higher threshold than {lower.id!r}"
@@ -118,7 +119,10 @@ def parse_program(text: str, source: str = "program file") -> ProgramDef:
         raw: dict[str, Any] = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProgramFileError(f"{source}: not valid TOML: {exc}") from exc
-    body = dict(raw.get("program", {}))
+    program = raw.get("program", {})
+    if not isinstance(program, dict):
+        raise ProgramFileError(f"{source} is invalid:\n  program: must be a table")
+    body = dict(program)
     extra = set(raw) - {"program", "tiers", "rewards"}
     if extra:
         raise ProgramFileError(f"{source}: unknown top-level key(s): {', '.join(sorted(extra))}")

@@ -1,0 +1,1 @@
+"""MongoDB persistence through PyMongo's async client."""

@@ -1,0 +1,179 @@
+"""Documents <-> domain dataclasses. Field names in MongoDB are camelCase like the graph's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from loyalty.model import (
+    Balance,
+    Consents,
+    Identifier,
+    IdentifierKind,
+    IssuedReward,
+    IssuedRewardStatus,
+    LedgerEntry,
+    LedgerEntryKind,
+    LedgerEntryStatus,
+    Member,
+    Profile,
+    TierState,
+)
+from loyalty.program import Channel
+
+Doc = dict[str, Any]
+
+
+def _channel(value: str | None) -> Channel | None:
+    return Channel(value) if value else None
+
+
+def member_to_doc(m: Member) -> Doc:
+    p = m.profile
+    return {
+        "_id": m.id,
+        "version": m.version,
+        "enrolledAt": m.enrolled_at,
+        "enrollmentChannel": m.enrollment_channel.value,
+        "profile": {
+            "firstName": p.first_name,
+            "lastName": p.last_name,
+            "email": p.email,
+            "phone": p.phone,
+            "birthday": p.birthday,
+            "preferredChannel": p.preferred_channel.value if p.preferred_channel else None,
+            "preferredStoreId": p.preferred_store_id,
+            "consents": {
+                "email": p.consents.email,
+                "sms": p.consents.sms,
+                "push": p.consents.push,
+                "personalization": p.consents.personalization,
+            },
+        },
+        "identifiers": [
+            {"kind": i.kind.value, "value": i.value, "verified": i.verified, "linkedAt": i.linked_at}
+            for i in m.identifiers
+        ],
+        "balance": {
+            "available": m.balance.available,
+            "pending": m.balance.pending,
+            "lifetime": m.balance.lifetime,
+        },
+        "tier": {
+            "tierId": m.tier.tier_id,
+            "qualifyingPoints": m.tier.qualifying_points,
+            "since": m.tier.since,
+        },
+        "lastActivityAt": m.last_activity_at,
+        "changeVersions": dict(m.change_versions),
+    }
+
+
+def member_from_doc(d: Doc) -> Member:
+    p, c, b, t = d["profile"], d["profile"]["consents"], d["balance"], d["tier"]
+    return Member(
+        id=d["_id"],
+        version=d["version"],
+        enrolled_at=d["enrolledAt"],
+        enrollment_channel=Channel(d["enrollmentChannel"]),
+        profile=Profile(
+            first_name=p.get("firstName"),
+            last_name=p.get("lastName"),
+            email=p.get("email"),
+            phone=p.get("phone"),
+            birthday=p.get("birthday"),
+            preferred_channel=_channel(p.get("preferredChannel")),
+            preferred_store_id=p.get("preferredStoreId"),
+            consents=Consents(
+                email=c["email"], sms=c["sms"], push=c["push"], personalization=c["personalization"]
+            ),
+        ),
+        identifiers=tuple(
+            Identifier(
+                kind=IdentifierKind(i["kind"]),
+                value=i["value"],
+                verified=i["verified"],
+                linked_at=i["linkedAt"],
+            )
+            for i in d["identifiers"]
+        ),
+        balance=Balance(available=b["available"], pending=b["pending"], lifetime=b["lifetime"]),
+        tier=TierState(
+            tier_id=t["tierId"], qualifying_points=t["qualifyingPoints"], since=t["since"]
+        ),
+        last_activity_at=d.get("lastActivityAt"),
+        change_versions=dict(d.get("changeVersions") or {}),
+    )
+
+
+def entry_to_doc(e: LedgerEntry) -> Doc:
+    return {
+        "_id": e.id,
+        "memberId": e.member_id,
+        "seq": e.seq,
+        "kind": e.kind.value,
+        "points": e.points,
+        "balanceAfter": e.balance_after,
+        "channel": e.channel.value if e.channel else None,
+        "storeId": e.store_id,
+        "description": e.description,
+        "reason": e.reason,
+        "occurredAt": e.occurred_at,
+        "recordedAt": e.recorded_at,
+        "status": e.status.value,
+        "availableAt": e.available_at,
+        "actor": e.actor,
+        "orderId": e.order_id,
+        "reversedBy": e.reversed_by,
+    }
+
+
+def entry_from_doc(d: Doc) -> LedgerEntry:
+    return LedgerEntry(
+        id=d["_id"],
+        member_id=d["memberId"],
+        seq=d["seq"],
+        kind=LedgerEntryKind(d["kind"]),
+        points=d["points"],
+        balance_after=d["balanceAfter"],
+        channel=_channel(d.get("channel")),
+        store_id=d.get("storeId"),
+        description=d["description"],
+        reason=d.get("reason"),
+        occurred_at=d["occurredAt"],
+        recorded_at=d["recordedAt"],
+        status=LedgerEntryStatus(d["status"]),
+        available_at=d.get("availableAt"),
+        actor=d["actor"],
+        order_id=d.get("orderId"),
+        reversed_by=d.get("reversedBy"),
+    )
+
+
+def issued_to_doc(r: IssuedReward) -> Doc:
+    return {
+        "_id": r.id,
+        "memberId": r.member_id,
+        "rewardId": r.reward_id,
+        "code": r.code,
+        "status": r.status.value,
+        "issuedAt": r.issued_at,
+        "expiresAt": r.expires_at,
+        "usedAt": r.used_at,
+        "usedChannel": r.used_channel.value if r.used_channel else None,
+        "usedStoreId": r.used_store_id,
+    }
+
+
+def issued_from_doc(d: Doc) -> IssuedReward:
+    return IssuedReward(
+        id=d["_id"],
+        member_id=d["memberId"],
+        reward_id=d["rewardId"],
+        code=d["code"],
+        status=IssuedRewardStatus(d["status"]),
+        issued_at=d["issuedAt"],
+        expires_at=d.get("expiresAt"),
+        used_at=d.get("usedAt"),
+        used_channel=_channel(d.get("usedChannel")),
+        used_store_id=d.get("usedStoreId"),
+    )
