@@ -64,6 +64,7 @@ def member_to_doc(m: Member) -> Doc:
             "since": m.tier.since,
         },
         "lastActivityAt": m.last_activity_at,
+        "referredBy": m.referred_by,
         "changeVersions": dict(m.change_versions),
     }
 
@@ -101,6 +102,7 @@ def member_from_doc(d: Doc) -> Member:
             tier_id=t["tierId"], qualifying_points=t["qualifyingPoints"], since=t["since"]
         ),
         last_activity_at=d.get("lastActivityAt"),
+        referred_by=d.get("referredBy"),
         change_versions=dict(d.get("changeVersions") or {}),
     )
 

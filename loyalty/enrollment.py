@@ -62,6 +62,7 @@ def enroll(
     profile: Profile,
     program: ProgramDef,
     ctx: Context,
+    referred_by: str | None = None,
 ) -> Outcome:
     """A new member at version 1, holding the first tier, with its identifiers linked."""
     assert ctx.channel is not None
@@ -84,6 +85,7 @@ def enroll(
         identifiers=linked,
         balance=Balance(),
         tier=TierState(tier_id=program.tiers[0].id, qualifying_points=0, since=ctx.now),
+        referred_by=referred_by,
     )
     changes = [ChangeKind.ENROLLED]
     return Outcome(

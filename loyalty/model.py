@@ -110,6 +110,7 @@ class Member:
     balance: Balance
     tier: TierState
     last_activity_at: datetime | None = None
+    referred_by: str | None = None
     # The last version at which each kind of change happened: the union of kinds since
     # any version is exact and costs nothing to keep (14 keys at most).
     change_versions: dict[str, int] = field(default_factory=dict)

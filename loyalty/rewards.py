@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from loyalty.changes import Context, EntryDraft, IssueDraft, Outcome, advance
 from loyalty.errors import DomainError, ErrorCode
@@ -12,6 +12,7 @@ from loyalty.model import (
     ChangeKind,
     IssuedReward,
     IssuedRewardStatus,
+    LedgerEntry,
     LedgerEntryKind,
     LedgerEntryStatus,
     Member,
@@ -120,3 +121,19 @@ def use_issued(member: Member, issued: IssuedReward, reward: RewardDef, ctx: Con
         used_reward=used,
         store_id=ctx.store_id,
     )
+
+
+def effective_status(issued: IssuedReward, now: datetime) -> IssuedRewardStatus:
+    """An active code past its expiry reads as EXPIRED, whether or not a job has marked it."""
+    if (
+        issued.status is IssuedRewardStatus.ACTIVE
+        and issued.expires_at is not None
+        and issued.expires_at <= now
+    ):
+        return IssuedRewardStatus.EXPIRED
+    return issued.status
+
+
+def is_reversible(entry: LedgerEntry) -> bool:
+    """Earnings can be taken back on a return, once; spending and corrections cannot."""
+    return entry.kind in (LedgerEntryKind.EARN, LedgerEntryKind.BONUS) and entry.reversed_by is None

@@ -1,0 +1,71 @@
+"""The MongoDB client and the collections, with their indexes created idempotently at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+IDEMPOTENCY_RETENTION_SECONDS = 7 * 24 * 3600
+
+Doc = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Collections:
+    members: AsyncCollection[Doc]
+    identifiers: AsyncCollection[Doc]
+    ledger: AsyncCollection[Doc]
+    issued_rewards: AsyncCollection[Doc]
+    idempotency: AsyncCollection[Doc]
+
+
+def connect(uri: str, *, retry_writes: bool) -> AsyncMongoClient[Doc]:
+    """A client that returns timezone-aware datetimes (all times are UTC)."""
+    return AsyncMongoClient(
+        uri,
+        tz_aware=True,
+        retryWrites=retry_writes,
+        serverSelectionTimeoutMS=5000,
+        appname="member-state-api",
+    )
+
+
+def collections(db: AsyncDatabase[Doc]) -> Collections:
+    return Collections(
+        members=db["members"],
+        identifiers=db["identifiers"],
+        ledger=db["ledger"],
+        issued_rewards=db["issued_rewards"],
+        idempotency=db["idempotency"],
+    )
+
+
+async def ensure_indexes(c: Collections) -> None:
+    """Create every index the queries rely on; a no-op when they already exist."""
+    # identifiers: the _id is "KIND:normalised value", so the primary key is the race-safe
+    # guard that one identifier has one owner; memberId finds a member's identifiers.
+    await c.identifiers.create_indexes([IndexModel([("memberId", ASCENDING)])])
+    # The activity connection: a member's entries newest first, paged by seq.
+    await c.ledger.create_indexes(
+        [
+            IndexModel([("memberId", ASCENDING), ("seq", DESCENDING)], name="member_seq"),
+            IndexModel([("memberId", ASCENDING), ("orderId", ASCENDING)], name="member_order"),
+        ]
+    )
+    await c.issued_rewards.create_indexes(
+        [
+            IndexModel([("memberId", ASCENDING), ("issuedAt", DESCENDING)]),
+            IndexModel([("code", ASCENDING)], unique=True),
+        ]
+    )
+    await c.idempotency.create_indexes(
+        [
+            IndexModel(
+                [("createdAt", ASCENDING)], expireAfterSeconds=IDEMPOTENCY_RETENTION_SECONDS
+            )
+        ]
+    )

@@ -1,0 +1,292 @@
+"""One write = one transaction: the member at version + 1, its ledger entries, issued rewards,
+identifiers and the idempotency record commit together or not at all.
+
+Why a transaction and not a single-document update: a change touches several documents (the
+member, one or more ledger entries, an issued reward, identifier claims, the idempotency
+record), and each of them must exist exactly when the others do. The member update filters on
+the version read inside the transaction, so two writers on one member serialise: the loser's
+transaction aborts and is run again on the winner's state. Events go out after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import DuplicateKeyError
+
+from db import ids
+from db.client import Collections, Doc
+from db.codec import (
+    entry_from_doc,
+    entry_to_doc,
+    issued_from_doc,
+    issued_to_doc,
+    member_from_doc,
+    member_to_doc,
+)
+from db.reads import identifier_key
+from loyalty.changes import Outcome
+from loyalty.errors import DomainError, ErrorCode
+from loyalty.model import (
+    ChangeKind,
+    IdentifierKind,
+    IssuedReward,
+    LedgerEntry,
+    Member,
+)
+
+MAX_ATTEMPTS = 60
+ENTRY_SLOTS = 16  # entries one change may write; seq = version * ENTRY_SLOTS + position
+
+
+@dataclass(frozen=True)
+class IdempotencyKey:
+    """A client's key, scoped to the mutation field and the caller, with the request's hash."""
+
+    field: str
+    caller: str
+    key: str
+    fingerprint: str
+
+    @property
+    def record_id(self) -> str:
+        return hashlib.sha256(f"{self.field}\0{self.caller}\0{self.key}".encode()).hexdigest()
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """A stable hash of a request's input (without its idempotency key)."""
+    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Committed:
+    member: Member
+    changes: tuple[ChangeKind, ...]
+    entries: tuple[LedgerEntry, ...]
+    issued: IssuedReward | None
+    store_id: str | None
+    replayed: bool = False
+
+
+class IdentifierTaken(Exception):
+    def __init__(self, kind: IdentifierKind, value: str) -> None:
+        super().__init__(f"{kind.value} already belongs to another member")
+        self.kind = kind
+        self.value = value
+
+
+class _VersionMoved(Exception):
+    """Another writer committed first; run the change again on the new state."""
+
+
+class _KeyUsed(Exception):
+    """The idempotency key was committed by another request meanwhile."""
+
+
+class TxReads:
+    """Reads inside the running transaction, for rules that need more than the member."""
+
+    def __init__(self, c: Collections, session: AsyncClientSession) -> None:
+        self._c = c
+        self._session = session
+
+    async def issued_reward(self, issued_id: str) -> IssuedReward | None:
+        doc = await self._c.issued_rewards.find_one({"_id": issued_id}, session=self._session)
+        return issued_from_doc(doc) if doc else None
+
+
+Decide = Callable[[Member | None, TxReads], Awaitable[Outcome]]
+OnCommit = Callable[[Committed], Awaitable[None]]
+
+
+class Writer:
+    def __init__(
+        self, client: AsyncMongoClient[Doc], c: Collections, on_commit: OnCommit
+    ) -> None:
+        self._client = client
+        self._c = c
+        self._on_commit = on_commit
+
+    async def commit(
+        self,
+        member_id: str | None,
+        decide: Decide,
+        idem: IdempotencyKey | None,
+        actor: str,
+    ) -> Committed:
+        """Run `decide` on the member's current state and commit its outcome atomically.
+
+        `member_id` None creates a member (enrolment). A retried idempotency key returns the
+        first result and changes nothing; DomainErrors from `decide` abort and propagate.
+        """
+        if idem is not None:
+            earlier = await self._replay(idem)
+            if earlier is not None:
+                return earlier
+        for attempt in range(MAX_ATTEMPTS):
+            try:
+                async with self._client.start_session() as session:
+                    committed: Committed = await session.with_transaction(
+                        lambda s: self._run(s, member_id, decide, idem, actor)
+                    )
+            except _VersionMoved:
+                # Jittered backoff, so a burst of writers on one member spreads out.
+                await asyncio.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
+                continue
+            except _KeyUsed:
+                assert idem is not None
+                earlier = await self._replay(idem)
+                if earlier is None:  # pragma: no cover - the record was just seen
+                    continue
+                return earlier
+            await self._on_commit(committed)
+            return committed
+        raise RuntimeError(f"member {member_id}: too much contention, gave up after retries")
+
+    async def _replay(self, idem: IdempotencyKey) -> Committed | None:
+        record = await self._c.idempotency.find_one({"_id": idem.record_id})
+        if record is None:
+            return None
+        if record["fingerprint"] != idem.fingerprint:
+            raise DomainError(
+                ErrorCode.IDEMPOTENCY_CONFLICT,
+                "this idempotency key was used with a different request",
+                ("input", "idempotencyKey"),
+            )
+        result = record["result"]
+        return Committed(
+            member=member_from_doc(result["member"]),
+            changes=tuple(ChangeKind(k) for k in result["changes"]),
+            entries=tuple(entry_from_doc(e) for e in result["entries"]),
+            issued=issued_from_doc(result["issued"]) if result.get("issued") else None,
+            store_id=result.get("storeId"),
+            replayed=True,
+        )
+
+    async def _run(
+        self,
+        session: AsyncClientSession,
+        member_id: str | None,
+        decide: Decide,
+        idem: IdempotencyKey | None,
+        actor: str,
+    ) -> Committed:
+        c = self._c
+        before: Member | None = None
+        if member_id is not None:
+            doc = await c.members.find_one({"_id": member_id}, session=session)
+            if doc is None:
+                raise DomainError(ErrorCode.NOT_FOUND, "no such member", ("input", "memberId"))
+            before = member_from_doc(doc)
+        outcome = await decide(before, TxReads(c, session))
+        after = outcome.member
+        if before is None:
+            await c.members.insert_one(member_to_doc(after), session=session)
+        else:
+            assert after.version == before.version + 1, "a change raises the version by one"
+            moved = await c.members.replace_one(
+                {"_id": before.id, "version": before.version}, member_to_doc(after), session=session
+            )
+            if moved.matched_count != 1:
+                raise _VersionMoved()
+        await self._sync_identifiers(session, before, after)
+        now = datetime.now(UTC)
+        entries = tuple(
+            LedgerEntry(
+                id=ids.new_id(ids.ENTRY),
+                member_id=after.id,
+                seq=after.version * ENTRY_SLOTS + position,
+                kind=draft.kind,
+                points=draft.points,
+                balance_after=draft.balance_after,
+                channel=draft.channel,
+                store_id=draft.store_id,
+                description=draft.description,
+                reason=draft.reason,
+                occurred_at=draft.occurred_at,
+                recorded_at=now,
+                status=draft.status,
+                available_at=draft.available_at,
+                actor=actor,
+                order_id=draft.order_id,
+            )
+            for position, draft in enumerate(outcome.entries)
+        )
+        if entries:
+            await c.ledger.insert_many([entry_to_doc(e) for e in entries], session=session)
+        issued = None
+        if outcome.issue is not None:
+            draft = outcome.issue
+            issued = IssuedReward(
+                id=ids.new_id(ids.ISSUED),
+                member_id=after.id,
+                reward_id=draft.reward_id,
+                code=draft.code,
+                status=draft.status,
+                issued_at=draft.issued_at,
+                expires_at=draft.expires_at,
+            )
+            await c.issued_rewards.insert_one(issued_to_doc(issued), session=session)
+        if outcome.used_reward is not None:
+            issued = outcome.used_reward
+            await c.issued_rewards.replace_one(
+                {"_id": issued.id}, issued_to_doc(issued), session=session
+            )
+        committed = Committed(after, outcome.changes, entries, issued, outcome.store_id)
+        if idem is not None:
+            await self._record(session, idem, committed, now)
+        return committed
+
+    async def _sync_identifiers(
+        self, session: AsyncClientSession, before: Member | None, after: Member
+    ) -> None:
+        """Claim identifiers the change added and release those it removed."""
+        had = {(i.kind, i.value) for i in before.identifiers} if before else set()
+        has = {(i.kind, i.value) for i in after.identifiers}
+        for kind, value in sorted(has - had):
+            try:
+                await self._c.identifiers.insert_one(
+                    {"_id": identifier_key(kind, value), "memberId": after.id}, session=session
+                )
+            except DuplicateKeyError:
+                raise IdentifierTaken(kind, value) from None
+        for kind, value in sorted(had - has):
+            await self._c.identifiers.delete_one(
+                {"_id": identifier_key(kind, value), "memberId": after.id}, session=session
+            )
+
+    async def _record(
+        self, session: AsyncClientSession, idem: IdempotencyKey, done: Committed, now: datetime
+    ) -> None:
+        result = {
+            "member": member_to_doc(done.member),
+            "changes": [k.value for k in done.changes],
+            "entries": [entry_to_doc(e) for e in done.entries],
+            "issued": issued_to_doc(done.issued) if done.issued else None,
+            "storeId": done.store_id,
+        }
+        try:
+            await self._c.idempotency.insert_one(
+                {
+                    "_id": idem.record_id,
+                    "field": idem.field,
+                    "fingerprint": idem.fingerprint,
+                    "result": result,
+                    "createdAt": now,
+                },
+                session=session,
+            )
+        except DuplicateKeyError:
+            raise _KeyUsed() from None
+
+

@@ -1,0 +1,59 @@
+"""Reads: members, identifiers, ledger pages and issued rewards."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from db.client import Collections
+from db.codec import entry_from_doc, issued_from_doc, member_from_doc
+from loyalty.model import IdentifierKind, IssuedReward, LedgerEntry, Member
+
+
+def identifier_key(kind: IdentifierKind, value: str) -> str:
+    """The identifiers collection's primary key for a normalised identifier."""
+    return f"{kind.value}:{value}"
+
+
+class Reads:
+    def __init__(self, c: Collections) -> None:
+        self._c = c
+
+    async def members(self, ids: Sequence[str]) -> dict[str, Member]:
+        # `_id: {$in}` keeps to the _id index (no top-level operator in the filter).
+        docs = self._c.members.find({"_id": {"$in": list(ids)}})
+        return {d["_id"]: member_from_doc(d) async for d in docs}
+
+    async def member(self, member_id: str) -> Member | None:
+        doc = await self._c.members.find_one({"_id": member_id})
+        return member_from_doc(doc) if doc else None
+
+    async def member_id_by_identifier(self, kind: IdentifierKind, value: str) -> str | None:
+        doc = await self._c.identifiers.find_one({"_id": identifier_key(kind, value)})
+        return doc["memberId"] if doc else None
+
+    async def entries(self, ids: Sequence[str]) -> dict[str, LedgerEntry]:
+        docs = self._c.ledger.find({"_id": {"$in": list(ids)}})
+        return {d["_id"]: entry_from_doc(d) async for d in docs}
+
+    async def activity_page(
+        self, member_id: str, first: int, before_seq: int | None
+    ) -> list[LedgerEntry]:
+        """Up to `first` entries, newest first, older than the cursor's seq when given."""
+        query: dict[str, object] = {"memberId": member_id}
+        if before_seq is not None:
+            query["seq"] = {"$lt": before_seq}
+        docs = self._c.ledger.find(query).sort("seq", -1).limit(first)
+        return [entry_from_doc(d) async for d in docs]
+
+    async def issued_rewards(self, member_ids: Sequence[str]) -> dict[str, list[IssuedReward]]:
+        found: dict[str, list[IssuedReward]] = {m: [] for m in member_ids}
+        docs = self._c.issued_rewards.find({"memberId": {"$in": list(member_ids)}})
+        async for d in docs:
+            found[d["memberId"]].append(issued_from_doc(d))
+        for rewards in found.values():
+            rewards.sort(key=lambda r: (r.issued_at, r.id), reverse=True)
+        return found
+
+    async def issued_reward(self, issued_id: str) -> IssuedReward | None:
+        doc = await self._c.issued_rewards.find_one({"_id": issued_id})
+        return issued_from_doc(doc) if doc else None

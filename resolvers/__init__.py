@@ -1,0 +1,1 @@
+"""Thin query and mutation resolvers: GraphQL input -> domain call -> payload."""

@@ -1,0 +1,58 @@
+"""What every resolver receives: the app's services, the viewer, and per-request loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+
+from db.commit import Writer
+from db.reads import Reads
+from loyalty.model import IssuedReward, Member
+from loyalty.program import ProgramDef
+from resolvers.access import Viewer
+from subscriptions.bus import EventBus
+
+
+@dataclass(frozen=True)
+class Services:
+    """Built once in the app's lifespan and handed to every request."""
+
+    program: ProgramDef
+    reads: Reads
+    writer: Writer
+    bus: EventBus
+
+
+class Loaders:
+    """DataLoaders: a list of members costs one query per collection, not one per row."""
+
+    def __init__(self, reads: Reads, cache: bool = True) -> None:
+        async def load_members(ids: list[str]) -> Sequence[Member | None]:
+            found = await reads.members(ids)
+            return [found.get(i) for i in ids]
+
+        async def load_issued(ids: list[str]) -> Sequence[list[IssuedReward]]:
+            found = await reads.issued_rewards(ids)
+            return [found[i] for i in ids]
+
+        self.member: DataLoader[str, Member | None] = DataLoader(load_members, cache=cache)
+        self.issued_rewards: DataLoader[str, list[IssuedReward]] = DataLoader(
+            load_issued, cache=cache
+        )
+
+
+@dataclass
+class Context:
+    services: Services
+    viewer: Viewer | None
+    request_id: str
+    loaders: Loaders
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    request: Any = None
+    response: Any = None
+    connection_params: dict[str, Any] | None = None
+    auth_error: str | None = field(default=None)

@@ -1,0 +1,172 @@
+"""Mutation resolvers: input -> Commands -> payload. Expected failures become userErrors."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from db.commit import Committed
+from loyalty.errors import DomainError
+from resolvers.commands import Commands, PurchaseLine
+from resolvers.context import Context
+from resolvers.errors import user_errors
+from resolvers.pending import not_implemented
+from schema import inputs, payloads
+from schema.types import IssuedReward, LedgerEntry, Member
+
+Ctx = Info[Context, None]
+
+
+def _commands(info: Ctx) -> Commands:
+    viewer = info.context.viewer
+    assert viewer is not None  # the auth gate refuses anonymous operations before this
+    return Commands(info.context.services, viewer, info.context.now)
+
+
+def _request(data: object) -> dict[str, object]:
+    """The input as a dict for the idempotency fingerprint, without the key itself."""
+    body = strawberry.asdict(data)
+    body.pop("idempotency_key", None)
+    return body
+
+
+def _consents(c: inputs.ConsentsInput | None) -> dict[str, bool | None] | None:
+    return strawberry.asdict(c) if c is not None else None
+
+
+def _entry(done: Committed) -> LedgerEntry | None:
+    return LedgerEntry(state=done.entries[0]) if done.entries else None
+
+
+async def enroll_member(info: Ctx, input: inputs.EnrollMemberInput) -> payloads.EnrollMemberPayload:
+    try:
+        done = await _commands(info).enroll(
+            identifiers=[(i.kind, i.value) for i in input.identifiers],
+            channel=input.channel,
+            first_name=input.first_name,
+            last_name=input.last_name,
+            birthday=input.birthday,
+            store_id=input.store_id,
+            consents=_consents(input.consents),
+            referred_by=input.referred_by,
+            idempotency_key=input.idempotency_key,
+            request=_request(input),
+        )
+    except DomainError as e:
+        return payloads.EnrollMemberPayload(member=None, user_errors=user_errors(e))
+    return payloads.EnrollMemberPayload(member=Member(state=done.member), user_errors=[])
+
+
+async def update_profile(
+    info: Ctx, input: inputs.UpdateProfileInput
+) -> payloads.UpdateProfilePayload:
+    try:
+        done = await _commands(info).update_profile(
+            input.member_id,
+            first_name=input.first_name,
+            last_name=input.last_name,
+            birthday=input.birthday,
+            preferred_channel=input.preferred_channel,
+            preferred_store_id=input.preferred_store_id,
+            consents=_consents(input.consents),
+        )
+    except DomainError as e:
+        return payloads.UpdateProfilePayload(member=None, user_errors=user_errors(e))
+    return payloads.UpdateProfilePayload(member=Member(state=done.member), user_errors=[])
+
+
+async def record_purchase(
+    info: Ctx, input: inputs.RecordPurchaseInput
+) -> payloads.RecordPurchasePayload:
+    try:
+        done = await _commands(info).record_purchase(
+            input.member_id,
+            amount=input.amount,
+            currency_code=input.currency_code,
+            channel=input.channel,
+            store_id=input.store_id,
+            order_id=input.order_id,
+            lines=[PurchaseLine(x.sku, x.quantity, x.unit_price) for x in input.lines or []],
+            occurred_at=input.occurred_at,
+            idempotency_key=input.idempotency_key,
+            request=_request(input),
+        )
+    except DomainError as e:
+        return payloads.RecordPurchasePayload(member=None, entry=None, user_errors=user_errors(e))
+    return payloads.RecordPurchasePayload(
+        member=Member(state=done.member), entry=_entry(done), user_errors=[]
+    )
+
+
+async def redeem_reward(info: Ctx, input: inputs.RedeemRewardInput) -> payloads.RedeemRewardPayload:
+    try:
+        done = await _commands(info).redeem_reward(
+            input.member_id,
+            reward_id=input.reward_id,
+            channel=input.channel,
+            store_id=input.store_id,
+            idempotency_key=input.idempotency_key,
+            request=_request(input),
+        )
+    except DomainError as e:
+        return payloads.RedeemRewardPayload(
+            member=None, issued_reward=None, entry=None, user_errors=user_errors(e)
+        )
+    return payloads.RedeemRewardPayload(
+        member=Member(state=done.member),
+        issued_reward=IssuedReward(state=done.issued) if done.issued else None,
+        entry=_entry(done),
+        user_errors=[],
+    )
+
+
+async def use_issued_reward(
+    info: Ctx, input: inputs.UseIssuedRewardInput
+) -> payloads.UseIssuedRewardPayload:
+    try:
+        done = await _commands(info).use_issued_reward(
+            input.issued_reward_id,
+            channel=input.channel,
+            store_id=input.store_id,
+            idempotency_key=input.idempotency_key,
+            request=_request(input),
+        )
+    except DomainError as e:
+        return payloads.UseIssuedRewardPayload(
+            issued_reward=None, member=None, user_errors=user_errors(e)
+        )
+    return payloads.UseIssuedRewardPayload(
+        issued_reward=IssuedReward(state=done.issued) if done.issued else None,
+        member=Member(state=done.member),
+        user_errors=[],
+    )
+
+
+def link_identifier(input: inputs.LinkIdentifierInput) -> payloads.LinkIdentifierPayload:
+    not_implemented("Mutation.linkIdentifier")
+
+
+def unlink_identifier(input: inputs.UnlinkIdentifierInput) -> payloads.UnlinkIdentifierPayload:
+    not_implemented("Mutation.unlinkIdentifier")
+
+
+def merge_members(input: inputs.MergeMembersInput) -> payloads.MergeMembersPayload:
+    not_implemented("Mutation.mergeMembers")
+
+
+def record_activity(input: inputs.RecordActivityInput) -> payloads.RecordActivityPayload:
+    not_implemented("Mutation.recordActivity")
+
+
+def reverse_entry(input: inputs.ReverseEntryInput) -> payloads.ReverseEntryPayload:
+    not_implemented("Mutation.reverseEntry")
+
+
+def adjust_points(input: inputs.AdjustPointsInput) -> payloads.AdjustPointsPayload:
+    not_implemented("Mutation.adjustPoints")
+
+
+def record_action_outcome(
+    input: inputs.RecordActionOutcomeInput,
+) -> payloads.RecordActionOutcomePayload:
+    not_implemented("Mutation.recordActionOutcome")

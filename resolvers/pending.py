@@ -1,0 +1,31 @@
+"""The parts of the contract later issues build, in one place so the list visibly shrinks.
+
+Each raises a top-level error with `extensions.code` NOT_IMPLEMENTED until its issue lands.
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from graphql import GraphQLError
+
+PENDING: dict[str, str] = {
+    "Mutation.mergeMembers": "identity spine",
+    "Mutation.linkIdentifier": "identity spine",
+    "Mutation.unlinkIdentifier": "identity spine",
+    "Mutation.reverseEntry": "points economy",
+    "Mutation.adjustPoints": "points economy",
+    "Mutation.recordActivity": "points economy",
+    "Member.challenges": "points economy",
+    "Member.churnRisk": "decisioning",
+    "Member.nextBestActions": "decisioning",
+    "Mutation.recordActionOutcome": "decisioning",
+    "Subscription.storeActivity": "decisioning",
+}
+
+
+def not_implemented(field: str) -> NoReturn:
+    raise GraphQLError(
+        f"{field} is not implemented yet (planned with the {PENDING[field]} work)",
+        extensions={"code": "NOT_IMPLEMENTED"},
+    )

@@ -1,0 +1,83 @@
+"""Query resolvers. Unknown or malformed ids read as null, never an error."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from db import ids
+from loyalty.errors import DomainError
+from loyalty.identity import normalise
+from loyalty.model import IdentifierKind
+from resolvers.access import allowed
+from resolvers.context import Context
+from resolvers.errors import forbidden
+from schema.types import IssuedReward, LedgerEntry, Member, Node, Program, Reward
+
+Ctx = Info[Context, None]
+
+
+def _check(info: Ctx, operation: str, member_id: str | None = None) -> None:
+    viewer = info.context.viewer
+    assert viewer is not None
+    if not allowed(viewer, operation, member_id, None):
+        raise forbidden()
+
+
+async def _member(info: Ctx, member_id: str, operation: str) -> Member | None:
+    if ids.kind_of(member_id) != ids.MEMBER:
+        return None
+    found = await info.context.loaders.member.load(member_id)
+    if found is None:
+        return None
+    _check(info, operation, member_id)
+    return Member(state=found)
+
+
+async def viewer(info: Ctx) -> Member | None:
+    _check(info, "viewer")
+    member_id = info.context.viewer.member_id if info.context.viewer else None
+    return await _member(info, member_id, "viewer") if member_id else None
+
+
+async def member(info: Ctx, id: strawberry.ID) -> Member | None:
+    _check(info, "member")
+    return await _member(info, id, "member")
+
+
+async def member_by_identifier(info: Ctx, kind: IdentifierKind, value: str) -> Member | None:
+    _check(info, "memberByIdentifier")
+    try:
+        clean = normalise(kind, value, info.context.services.program.default_phone_region, ())
+    except DomainError:
+        return None  # a value that cannot be an identifier belongs to nobody
+    member_id = await info.context.services.reads.member_id_by_identifier(kind, clean)
+    return await _member(info, member_id, "memberByIdentifier") if member_id else None
+
+
+async def node(info: Ctx, id: strawberry.ID) -> Node | None:
+    _check(info, "node")
+    kind = ids.kind_of(id)
+    reads = info.context.services.reads
+    if kind == ids.MEMBER:
+        return await _member(info, id, "node")
+    if kind == ids.REWARD:
+        slug = ids.reward_slug(id)
+        reward = info.context.services.program.reward(slug) if slug else None
+        return Reward(state=reward) if reward else None
+    if kind == ids.ENTRY:
+        entry = (await reads.entries([id])).get(id)
+        if entry is None or await _member(info, entry.member_id, "node") is None:
+            return None
+        return LedgerEntry(state=entry)
+    if kind == ids.ISSUED:
+        issued = await reads.issued_reward(id)
+        if issued is None or await _member(info, issued.member_id, "node") is None:
+            return None
+        return IssuedReward(state=issued)
+    return None
+
+
+def program(info: Ctx) -> Program:
+    _check(info, "program")
+    return Program(state=info.context.services.program)

@@ -1,0 +1,51 @@
+"""Subscription resolvers: async generators over the event bus."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from db import ids
+from loyalty.errors import DomainError, ErrorCode
+from resolvers.access import allowed
+from resolvers.context import Context
+from resolvers.errors import forbidden, top_level
+from resolvers.pending import not_implemented
+from schema.types import LedgerEntry, Member, MemberUpdate, StoreEvent
+from subscriptions.member_stream import member_updates
+
+Ctx = Info[Context, None]
+
+
+async def member_updated(
+    info: Ctx, member_id: strawberry.ID, since_version: int | None = None
+) -> AsyncGenerator[MemberUpdate, None]:
+    viewer = info.context.viewer
+    assert viewer is not None
+    if ids.kind_of(member_id) != ids.MEMBER:
+        raise top_level(DomainError(ErrorCode.NOT_FOUND, f"no member {member_id}"))
+    if not allowed(viewer, "memberUpdated", member_id, None):
+        raise forbidden()
+    services = info.context.services
+    stream = member_updates(services.bus, services.reads.member, member_id, since_version)
+    try:
+        async for event in stream:
+            yield MemberUpdate(
+                member_id=event.member_id,
+                version=event.version,
+                changes=list(event.changes),
+                member=Member(state=event.member),
+                entry=LedgerEntry(state=event.entry) if event.entry else None,
+                coalesced=event.coalesced,
+            )
+    except DomainError as error:
+        raise top_level(error) from None
+    finally:
+        await stream.aclose()
+
+
+async def store_activity(info: Ctx, store_id: strawberry.ID) -> AsyncGenerator[StoreEvent, None]:
+    not_implemented("Subscription.storeActivity")
+    yield  # pragma: no cover - makes this an async generator

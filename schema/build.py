@@ -1,0 +1,115 @@
+"""The assembled Schema: caches, limits, the auth gate, and masking of internal faults."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import strawberry
+from graphql import GraphQLError, OperationDefinitionNode
+from graphql import ExecutionResult as GraphQLExecutionResult
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    SchemaExtension,
+    ValidationCache,
+)
+from strawberry.types import ExecutionContext
+
+from schema.enums import Role
+from schema.root import Mutation, Query, Subscription
+from schema.types import IssuedReward, LedgerEntry, Member, Reward
+
+log = logging.getLogger("graphql")
+
+# Codes a client may see as they are; anything else is an internal fault and is masked.
+CLIENT_CODES = frozenset(
+    {
+        "UNAUTHENTICATED",
+        "FORBIDDEN",
+        "RATE_LIMITED",
+        "NOT_FOUND",
+        "INVALID_INPUT",
+        "NOT_IMPLEMENTED",
+        "BAD_REQUEST",
+    }
+)
+
+
+def is_internal(error: GraphQLError) -> bool:
+    """Validation and parse errors have no original error; our own errors carry a code."""
+    original = error.original_error
+    if original is None:
+        return False
+    if isinstance(original, GraphQLError):
+        return (original.extensions or {}).get("code") not in CLIENT_CODES
+    return True
+
+
+def _introspection_only(execution_context: ExecutionContext) -> bool:
+    document = execution_context.graphql_document
+    if document is None:
+        return False
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            for selection in definition.selection_set.selections:
+                name = getattr(selection, "name", None)
+                if name is None or not name.value.startswith("__"):
+                    return False
+    return True
+
+
+class AuthGate(SchemaExtension):
+    """No token, no data: a top-level UNAUTHENTICATED error (introspection stays open so
+    GraphiQL can show the docs before the agent pastes a token)."""
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context.context
+        if getattr(context, "viewer", None) is None and not _introspection_only(
+            self.execution_context
+        ):
+            self.execution_context.result = GraphQLExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        "a valid bearer token is required",
+                        extensions={"code": "UNAUTHENTICATED"},
+                    )
+                ],
+            )
+        yield
+
+
+class LoggedSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        request_id = getattr(getattr(execution_context, "context", None), "request_id", None)
+        for error in errors:
+            if is_internal(error):
+                log.error(
+                    "graphql.fault",
+                    exc_info=error.original_error,
+                    extra={"request_id": request_id, "path": error.path},
+                )
+
+
+def build_schema(max_depth: int = 12) -> strawberry.Schema:
+    return LoggedSchema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=[Member, Reward, IssuedReward, LedgerEntry, Role],
+        extensions=[
+            lambda: MaxTokensLimiter(max_token_count=5000),
+            lambda: MaxAliasesLimiter(max_alias_count=30),
+            lambda: QueryDepthLimiter(max_depth=max_depth),
+            lambda: ParserCache(maxsize=512),
+            lambda: ValidationCache(maxsize=512),
+            AuthGate,
+            lambda: MaskErrors(should_mask_error=is_internal, error_message="Internal error"),
+        ],
+    )

@@ -1,0 +1,70 @@
+"""The contract's enums, bound to the domain's own enums so values pass through unchanged."""
+
+from enum import Enum
+
+import strawberry
+
+from loyalty import model
+from loyalty.errors import ErrorCode
+from loyalty.program import Channel as DomainChannel
+from resolvers.access import Role as DomainRole
+
+Role = strawberry.enum(DomainRole, name="Role", description="What a token's holder acts as.")
+Channel = strawberry.enum(
+    DomainChannel, name="Channel", description="A surface or message channel of the program."
+)
+IdentifierKind = strawberry.enum(
+    model.IdentifierKind, name="IdentifierKind", description="A way a customer is known."
+)
+ChangeKind = strawberry.enum(
+    model.ChangeKind, name="ChangeKind", description="What a committed change did to a member."
+)
+LedgerEntryKind = strawberry.enum(
+    model.LedgerEntryKind, name="LedgerEntryKind", description="Why points moved."
+)
+LedgerEntryStatus = strawberry.enum(
+    model.LedgerEntryStatus,
+    name="LedgerEntryStatus",
+    description="PENDING points wait out the return window; AVAILABLE ones can be spent.",
+)
+IssuedRewardStatus = strawberry.enum(
+    model.IssuedRewardStatus, name="IssuedRewardStatus", description="Where a reward code stands."
+)
+UserErrorCode = strawberry.enum(
+    ErrorCode, name="UserErrorCode", description="Stable codes of expected failures."
+)
+
+
+@strawberry.enum(description="The kind of a next best action.")
+class ActionKind(Enum):
+    SHOW_REWARD = "SHOW_REWARD"
+    SHOW_OFFER = "SHOW_OFFER"
+    SEND_MESSAGE = "SEND_MESSAGE"
+    SUPPRESS_MESSAGE = "SUPPRESS_MESSAGE"
+    WIN_BACK = "WIN_BACK"
+    TIER_CELEBRATION = "TIER_CELEBRATION"
+    ONBOARDING = "ONBOARDING"
+    COMPLETE_PROFILE = "COMPLETE_PROFILE"
+
+
+@strawberry.enum(description="Behaviour worth recording: it earns points or feeds decisions.")
+class ActivityKind(Enum):
+    APP_SESSION = "APP_SESSION"
+    PRODUCT_VIEW = "PRODUCT_VIEW"
+    STORE_VISIT = "STORE_VISIT"
+    REVIEW = "REVIEW"
+    REFERRAL = "REFERRAL"
+    SURVEY = "SURVEY"
+    SOCIAL_SHARE = "SOCIAL_SHARE"
+    APP_DOWNLOAD = "APP_DOWNLOAD"
+    SUPPORT_CONTACT = "SUPPORT_CONTACT"
+    PROFILE_COMPLETED = "PROFILE_COMPLETED"
+
+
+@strawberry.enum(description="What happened to a next best action once shown or sent.")
+class ActionOutcome(Enum):
+    SHOWN = "SHOWN"
+    CLICKED = "CLICKED"
+    DISMISSED = "DISMISSED"
+    CONVERTED = "CONVERTED"
+    SENT = "SENT"

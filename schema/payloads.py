@@ -1,0 +1,96 @@
+"""Mutation payloads: the changed objects plus `userErrors`."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.enums import UserErrorCode
+from schema.types import IssuedReward, LedgerEntry, Member
+
+
+@strawberry.type(description="An expected failure, with a stable code clients can switch on.")
+class UserError:
+    code: UserErrorCode
+    message: str
+    field: list[str] | None = strawberry.field(
+        description='Path into the input, e.g. ["input", "amount"].'
+    )
+
+
+@strawberry.type
+class EnrollMemberPayload:
+    member: Member | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class UpdateProfilePayload:
+    member: Member | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class LinkIdentifierPayload:
+    member: Member | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class UnlinkIdentifierPayload:
+    member: Member | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class MergeMembersPayload:
+    member: Member | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RecordPurchasePayload:
+    member: Member | None
+    entry: LedgerEntry | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RecordActivityPayload:
+    member: Member | None
+    entry: LedgerEntry | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RedeemRewardPayload:
+    member: Member | None
+    issued_reward: IssuedReward | None
+    entry: LedgerEntry | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class UseIssuedRewardPayload:
+    issued_reward: IssuedReward | None
+    member: Member | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class ReverseEntryPayload:
+    member: Member | None
+    entry: LedgerEntry | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class AdjustPointsPayload:
+    member: Member | None
+    entry: LedgerEntry | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RecordActionOutcomePayload:
+    member: Member | None
+    user_errors: list[UserError]

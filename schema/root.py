@@ -1,0 +1,85 @@
+"""The root types: every query, mutation and subscription of the contract."""
+
+from __future__ import annotations
+
+import strawberry
+
+from resolvers import mutations, queries, subscriptions
+from schema import payloads
+from schema.types import Member, MemberUpdate, Node, Program, StoreEvent
+
+
+@strawberry.type
+class Query:
+    node: Node | None = strawberry.field(
+        resolver=queries.node, description="Any object by its global id; null when unknown."
+    )
+    viewer: Member | None = strawberry.field(
+        resolver=queries.viewer, description="The member behind a MEMBER token."
+    )
+    member: Member | None = strawberry.field(
+        resolver=queries.member, description="A member by id; null when unknown."
+    )
+    member_by_identifier: Member | None = strawberry.field(
+        resolver=queries.member_by_identifier,
+        description="The member an identifier belongs to; the value is normalised first.",
+    )
+    program: Program = strawberry.field(
+        resolver=queries.program, description="The program's definition."
+    )
+
+
+@strawberry.type
+class Mutation:
+    enroll_member: payloads.EnrollMemberPayload = strawberry.mutation(
+        resolver=mutations.enroll_member, description="Enrol a new member with its identifiers."
+    )
+    update_profile: payloads.UpdateProfilePayload = strawberry.mutation(
+        resolver=mutations.update_profile, description="Change profile fields and consents."
+    )
+    link_identifier: payloads.LinkIdentifierPayload = strawberry.mutation(
+        resolver=mutations.link_identifier, description="Attach one more identifier."
+    )
+    unlink_identifier: payloads.UnlinkIdentifierPayload = strawberry.mutation(
+        resolver=mutations.unlink_identifier, description="Detach an identifier."
+    )
+    merge_members: payloads.MergeMembersPayload = strawberry.mutation(
+        resolver=mutations.merge_members, description="Fold a duplicate account into another."
+    )
+    record_purchase: payloads.RecordPurchasePayload = strawberry.mutation(
+        resolver=mutations.record_purchase,
+        description="Earn points for a purchase: floor(amount x earn rate x tier multiplier).",
+    )
+    record_activity: payloads.RecordActivityPayload = strawberry.mutation(
+        resolver=mutations.record_activity, description="Record behaviour that may earn points."
+    )
+    redeem_reward: payloads.RedeemRewardPayload = strawberry.mutation(
+        resolver=mutations.redeem_reward,
+        description="Spend points on a reward; issues a code to show at the till.",
+    )
+    use_issued_reward: payloads.UseIssuedRewardPayload = strawberry.mutation(
+        resolver=mutations.use_issued_reward, description="Mark an issued code as used."
+    )
+    reverse_entry: payloads.ReverseEntryPayload = strawberry.mutation(
+        resolver=mutations.reverse_entry, description="Take back an earning (refunds, returns)."
+    )
+    adjust_points: payloads.AdjustPointsPayload = strawberry.mutation(
+        resolver=mutations.adjust_points, description="Correct a balance, with a reason."
+    )
+    record_action_outcome: payloads.RecordActionOutcomePayload = strawberry.mutation(
+        resolver=mutations.record_action_outcome,
+        description="What happened to a next best action.",
+    )
+
+
+@strawberry.type
+class Subscription:
+    member_updated: MemberUpdate = strawberry.subscription(
+        resolver=subscriptions.member_updated,
+        description="Every change of the member, in version order. With `sinceVersion` below "
+        "the current version the current state comes first as one catch-up message.",
+    )
+    store_activity: StoreEvent = strawberry.subscription(
+        resolver=subscriptions.store_activity,
+        description="Check-ins, tier upgrades and redemptions at one store.",
+    )

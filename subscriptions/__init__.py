@@ -1,0 +1,1 @@
+"""The event bus and the subscription streams built on it."""

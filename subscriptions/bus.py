@@ -1,0 +1,127 @@
+"""The event bus: broadcaster's API with bounded per-subscriber queues.
+
+A subscriber that falls behind does not grow memory: its backlog is replaced by one RESYNC
+marker and it re-reads the member's latest state (a member's state is a snapshot, so the
+intermediate versions can be coalesced).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from broadcaster import Broadcast, BroadcastBackend, Event
+from broadcaster._backends.memory import MemoryBackend
+
+from db.commit import Committed
+from subscriptions.channels import member_channel, store_channel
+from subscriptions.events import RESYNC, encode
+from subscriptions.metrics import BUS_CONNECTED, BUS_PUBLISH_FAILURES, BUS_RESYNCS
+from subscriptions.redis_backend import ResilientRedisBackend
+
+log = logging.getLogger("bus")
+
+
+class Subscription:
+    """One subscriber's bounded queue of events."""
+
+    def __init__(self, queue: asyncio.Queue[Event | None]) -> None:
+        self._queue = queue
+
+    async def get(self) -> Event | None:
+        """The next event, or None once the bus has closed this subscription."""
+        return await self._queue.get()
+
+    def __aiter__(self) -> AsyncIterator[Event]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Event]:
+        while (event := await self._queue.get()) is not None:
+            yield event
+
+
+class EventBus(Broadcast):
+    def __init__(self, backend: BroadcastBackend, queue_size: int = 64) -> None:
+        super().__init__(backend=backend)
+        self._queue_size = queue_size
+        self._open: dict[str, set[asyncio.Queue[Event | None]]] = {}
+
+    @property
+    def backend(self) -> BroadcastBackend:
+        return self._backend
+
+    async def _listener(self) -> None:
+        while True:
+            event = await self._backend.next_published()
+            for queue in list(self._open.get(event.channel, ())):
+                self._offer(queue, event)
+
+    def _offer(self, queue: asyncio.Queue[Event | None], event: Event) -> None:
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:
+            BUS_RESYNCS.labels(cause="overflow").inc()
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(Event(event.channel, RESYNC))
+
+    @contextlib.asynccontextmanager  # type: ignore[override]
+    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+        queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=self._queue_size)
+        first = channel not in self._open
+        self._open.setdefault(channel, set()).add(queue)
+        try:
+            if first:
+                await self._backend.subscribe(channel)
+            yield Subscription(queue)
+        finally:
+            holders = self._open.get(channel)
+            if holders is not None:
+                holders.discard(queue)
+                if not holders:
+                    del self._open[channel]
+                    with contextlib.suppress(Exception):
+                        await self._backend.unsubscribe(channel)
+
+    async def publish(self, channel: str, message: Any) -> None:
+        await self._backend.publish(channel, message)
+
+    async def publish_committed(self, done: Committed) -> None:
+        """Push a committed change to the member's channel (and the store's, when at a store).
+
+        Called after the commit. A failed publish never fails the write: subscribers notice
+        the version gap on the next event and resync from the database.
+        """
+        message = encode(done)
+        channels = [member_channel(done.member.id)]
+        if done.store_id:
+            channels.append(store_channel(done.store_id))
+        for channel in channels:
+            try:
+                await self.publish(channel, message)
+            except Exception:
+                BUS_PUBLISH_FAILURES.inc()
+                log.warning("bus.publish_failed", extra={"channel": channel}, exc_info=True)
+
+    async def ready(self) -> str | None:
+        """None when the bus works, else the reason it does not."""
+        backend = self._backend
+        if isinstance(backend, ResilientRedisBackend):
+            try:
+                await asyncio.wait_for(backend.ping(), 2)
+            except Exception as exc:
+                return f"redis: {type(exc).__name__}"
+            if not backend.connected.is_set():
+                return "redis: listener reconnecting"
+        return None
+
+
+def build_bus(redis_url: str, queue_size: int) -> EventBus:
+    """Redis pub/sub between processes; an in-memory bus for one process without Redis."""
+    if redis_url:
+        return EventBus(ResilientRedisBackend(redis_url), queue_size)
+    BUS_CONNECTED.set(1)
+    return EventBus(MemoryBackend("memory://"), queue_size)
