@@ -1,0 +1,51 @@
+# Two commands on a fresh clone: `make run` and `make test`. Both set everything up themselves.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .uv/bin/uv
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: help install run test lint typecheck check sdl bench clean
+
+help:
+	@echo "make run    serve the API with GraphiQL on http://127.0.0.1:8000 and demo data"
+	@echo "make test   run the whole test suite"
+	@echo "make check  lint + type check;  make bench  run the benchmarks;  make sdl  print the schema"
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet "uv==$(UV_VERSION)"
+
+# The virtualenv follows the lock file; it is rebuilt whenever uv.lock or pyproject.toml change.
+$(VENV)/.installed: $(UV) uv.lock pyproject.toml
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) app.py serve --seed
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy .
+
+check: lint typecheck
+
+sdl: install
+	@$(PY) app.py sdl
+
+bench: install
+	$(PY) benchmarks/bench.py
+
+clean:
+	rm -rf .data .pytest_cache .mypy_cache .ruff_cache

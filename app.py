@@ -1,0 +1,173 @@
+"""The composition root and the command line.
+
+    python app.py serve [--seed]     serve the API (embedded database when MONGODB_URI is empty)
+    python app.py seed               load the demo members into the configured database
+    python app.py token --role POS   print a signed development token
+    python app.py sdl                print the served schema
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from settings import Settings
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[tuple[str, bool]]:
+    """The MongoDB to use: MONGODB_URI, or the embedded server started (and stopped) here."""
+    if settings.mongodb_uri:
+        yield settings.mongodb_uri, settings.mongodb_retry_writes
+        return
+    from db.embedded import EmbeddedMongo
+
+    storage = settings.data_dir / "mongo"
+    print(f"starting the embedded Mongo-wire server (data in {storage})", file=sys.stderr)
+    with EmbeddedMongo(storage, sync_on_commit=True) as embedded:
+        yield embedded.uri, False
+
+
+def dev_token(settings: Settings, role: str, member_id: str | None, stores: list[str], hours: float) -> str:
+    from api.auth import issue
+    from resolvers.access import Role
+
+    return issue(
+        settings.auth_secret.get_secret_value(),
+        settings.auth_issuer,
+        subject=f"dev-{role.lower()}",
+        role=Role(role),
+        member_id=member_id,
+        store_ids=stores,
+        ttl=timedelta(hours=hours),
+    )
+
+
+SAMPLE_QUERY = """query Member($id: ID!) {
+  member(id: $id) {
+    id version profile { firstName lastName }
+    balance { available pending value { amount currencyCode } }
+    tier { current { name } next { name } pointsToNext progress }
+  }
+}"""
+
+
+def print_welcome(settings: Settings, member_ids: list[str]) -> None:
+    from api.demo import DEMO_STORE
+
+    host = f"http://{settings.host}:{settings.port}"
+    agent = dev_token(settings, "ADMIN", None, [], 12)
+    pos = dev_token(settings, "POS", None, [DEMO_STORE], 12)
+    print(
+        f"""
+member-state API on {host}/graphql  (GraphiQL: open it in a browser)
+
+Demo members: {", ".join(member_ids)}
+
+ADMIN token (paste as header  Authorization: Bearer <token>):
+{agent}
+
+POS token for {DEMO_STORE}:
+{pos}
+
+Sample query (variables: {{"id": "{member_ids[0] if member_ids else ""}"}}):
+{SAMPLE_QUERY}
+""",
+        flush=True,
+    )
+
+
+def serve(settings: Settings, seed_demo: bool) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from api.demo import seed
+    from api.logs import configure
+    from resolvers.context import Services
+
+    configure(settings.log_level)
+
+    async def on_ready(services: Services) -> None:
+        if seed_demo:
+            print_welcome(settings, await seed(services))
+
+    with database(settings) as (uri, retry_writes):
+        app = create_app(settings, uri, retry_writes=retry_writes, on_ready=on_ready)
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            ws_ping_interval=20,
+            ws_ping_timeout=20,
+            timeout_graceful_shutdown=10,
+        )
+
+
+def seed_only(settings: Settings) -> None:
+    from api.app import create_app
+    from api.demo import seed
+    from resolvers.context import Services
+
+    async def run(uri: str, retry_writes: bool) -> None:
+        ids: list[str] = []
+
+        async def on_ready(services: Services) -> None:
+            ids.extend(await seed(services))
+
+        app = create_app(settings, uri, retry_writes=retry_writes, on_ready=on_ready)
+        async with app.router.lifespan_context(app):
+            pass
+        print_welcome(settings, ids)
+
+    with database(settings) as (uri, retry_writes):
+        asyncio.run(run(uri, retry_writes))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="app.py", description="The member-state API.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_cmd = commands.add_parser("serve", help="serve the API")
+    serve_cmd.add_argument("--host")
+    serve_cmd.add_argument("--port", type=int)
+    serve_cmd.add_argument("--seed", action="store_true", help="load the demo members first")
+    commands.add_parser("seed", help="load the demo members")
+    token_cmd = commands.add_parser("token", help="print a signed development token")
+    token_cmd.add_argument("--role", required=True, choices=["MEMBER", "POS", "AGENT", "ADMIN", "SERVICE"])
+    token_cmd.add_argument("--member-id")
+    token_cmd.add_argument("--store", action="append", default=[], help="a store id (repeatable)")
+    token_cmd.add_argument("--hours", type=float, default=12.0)
+    sdl_cmd = commands.add_parser("sdl", help="print the served schema (SDL)")
+    sdl_cmd.add_argument("--out", type=Path, help="write it to this file instead")
+    args = parser.parse_args(argv)
+
+    overrides = {k: v for k, v in {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}.items() if v is not None}
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    if args.command == "serve":
+        serve(settings, args.seed)
+    elif args.command == "seed":
+        seed_only(settings)
+    elif args.command == "token":
+        if args.role == "MEMBER" and not args.member_id:
+            parser.error("a MEMBER token needs --member-id")
+        if args.role == "POS" and not args.store:
+            parser.error("a POS token needs --store")
+        print(dev_token(settings, args.role, args.member_id, args.store, args.hours))
+    elif args.command == "sdl":
+        from schema.build import build_schema
+
+        sdl = build_schema(settings.max_query_depth).as_str() + "\n"
+        if args.out:
+            args.out.write_text(sdl, encoding="utf-8")
+        else:
+            sys.stdout.write(sdl)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
