@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
-
 from db.commit import Committed
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import IdentifierKind
 from loyalty.program import Channel
 from resolvers.access import Role, Viewer
 from resolvers.commands import Commands
-from resolvers.context import Services
+from resolvers.context import Services, utc_now
 
 log = logging.getLogger("demo")
 
@@ -26,7 +24,7 @@ DEMO_MEMBERS = [
 async def seed(services: Services) -> list[str]:
     """Enrol the demo members once; running it again changes nothing. Returns their ids."""
     viewer = Viewer("demo-seed", Role.ADMIN)
-    commands = Commands(services, viewer, datetime.now(UTC))
+    commands = Commands(services, viewer, utc_now())
     member_ids: list[str] = []
     for first, last, email, phone, card, purchases in DEMO_MEMBERS:
         existing = await services.reads.member_id_by_identifier(IdentifierKind.EMAIL, email)

@@ -44,7 +44,14 @@ class GraphQLView(GraphQL[Context, None]):
         request_id = request_id_var.get() or uuid.uuid4().hex
         if isinstance(request, WebSocket):
             # One context serves the whole connection: no cache, so queries never read stale.
-            return Context(services, None, request_id, Loaders(services.reads, cache=False), request, response)
+            return Context(
+                services=services,
+                viewer=None,
+                request_id=request_id,
+                loaders=Loaders(services.reads, cache=False),
+                request=request,
+                response=response,
+            )
         viewer = None
         token = bearer(request.headers.get("authorization"))
         if token:
@@ -52,7 +59,14 @@ class GraphQLView(GraphQL[Context, None]):
                 viewer = verify(token, self._secret, self._issuer)
             except InvalidToken as exc:
                 log.info("auth.rejected", extra={"reason": str(exc)})
-        return Context(services, viewer, request_id, Loaders(services.reads), request, response)
+        return Context(
+            services=services,
+            viewer=viewer,
+            request_id=request_id,
+            loaders=Loaders(services.reads),
+            request=request,
+            response=response,
+        )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:  # type: ignore[override]
         params = context.connection_params or {}

@@ -17,6 +17,12 @@ from resolvers.access import Viewer
 from subscriptions.bus import EventBus
 
 
+def utc_now() -> datetime:
+    """Now, to the millisecond: MongoDB keeps milliseconds, so a replayed answer matches."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
 @dataclass(frozen=True)
 class Services:
     """Built once in the app's lifespan and handed to every request."""
@@ -51,7 +57,7 @@ class Context:
     viewer: Viewer | None
     request_id: str
     loaders: Loaders
-    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+    now: datetime = field(default_factory=lambda: utc_now())
     request: Any = None
     response: Any = None
     connection_params: dict[str, Any] | None = None

@@ -1,0 +1,69 @@
+"""Fixtures of the API tests: one embedded Mongo-wire server per run, a real Redis, and the
+API served on real sockets."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from db.embedded import EmbeddedMongo
+from settings import Settings
+from tests.support.client import GraphQLClient, token
+from tests.support.servers import REDIS_URL, InProcessServer, in_process
+
+
+def _redis_answers() -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), 0.5):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def mongo_uri() -> Iterator[str]:
+    with EmbeddedMongo(":memory:") as embedded:
+        yield embedded.uri
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    if not _redis_answers():
+        pytest.fail("no Redis on 127.0.0.1:6379 (.ci/run starts one; or run redis-server)")
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def settings(redis_url: str) -> Settings:
+    return Settings(
+        mongodb_database=f"test_{uuid.uuid4().hex[:8]}",
+        mongodb_retry_writes=False,
+        redis_url=redis_url,
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture(scope="session")
+async def server(settings: Settings, mongo_uri: str) -> AsyncIterator[InProcessServer]:
+    async with in_process(settings, mongo_uri) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def admin_token(settings: Settings) -> str:
+    return token(settings)
+
+
+@pytest.fixture
+def client(server: InProcessServer, http: httpx.AsyncClient, admin_token: str) -> GraphQLClient:
+    return GraphQLClient(http, server.url, admin_token)

@@ -1,0 +1,1 @@
+"""Helpers the API tests share: servers, a GraphQL client, WebSocket clients."""
