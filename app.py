@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,6 +84,10 @@ Sample query (variables: {{"id": "{member_ids[0] if member_ids else ""}"}}):
     )
 
 
+class Stopped(Exception):
+    """A stop signal arrived after the server shut down gracefully."""
+
+
 def serve(settings: Settings, seed_demo: bool) -> None:
     import uvicorn
 
@@ -96,7 +102,14 @@ def serve(settings: Settings, seed_demo: bool) -> None:
         if seed_demo:
             print_welcome(settings, await seed(services))
 
-    with database(settings) as (uri, retry_writes):
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM and then raises the signal again; these
+    # handlers turn that into a normal return, so the embedded database is stopped below.
+    def stopped(signum: int, frame: object) -> None:
+        raise Stopped(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stopped)
+    with contextlib.suppress(Stopped), database(settings) as (uri, retry_writes):
         app = create_app(settings, uri, retry_writes=retry_writes, on_ready=on_ready)
         uvicorn.run(
             app,

@@ -36,6 +36,15 @@ def _executable() -> str:
     return found
 
 
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM if we die without stopping it (even on SIGKILL)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 class EmbeddedMongo:
     """A `secantusd-py` child process; `storage` is a folder or ':memory:'."""
 
@@ -76,6 +85,7 @@ class EmbeddedMongo:
             text=True,
             # Its own process group, so Ctrl-C in a terminal reaches us first and we stop it.
             start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
         self.port = self._wait_for_port(timeout)
         return self.uri
