@@ -1,9 +1,9 @@
 """The composition root and the command line.
 
-    python app.py serve [--seed]     serve the API (embedded database when MONGODB_URI is empty)
-    python app.py seed               load the demo members into the configured database
-    python app.py token --role POS   print a signed development token
-    python app.py sdl                print the served schema
+python app.py serve [--seed]     serve the API (embedded database when MONGODB_URI is empty)
+python app.py seed               load the demo members into the configured database
+python app.py token --role POS   print a signed development token
+python app.py sdl                print the served schema
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ def database(settings: Settings) -> Iterator[tuple[str, bool]]:
         yield embedded.uri, False
 
 
-def dev_token(settings: Settings, role: str, member_id: str | None, stores: list[str], hours: float) -> str:
+def dev_token(
+    settings: Settings, role: str, member_id: str | None, stores: list[str], hours: float
+) -> str:
     from api.auth import issue
     from resolvers.access import Role
 
@@ -151,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     serve_cmd.add_argument("--seed", action="store_true", help="load the demo members first")
     commands.add_parser("seed", help="load the demo members")
     token_cmd = commands.add_parser("token", help="print a signed development token")
-    token_cmd.add_argument("--role", required=True, choices=["MEMBER", "POS", "AGENT", "ADMIN", "SERVICE"])
+    token_cmd.add_argument(
+        "--role", required=True, choices=["MEMBER", "POS", "AGENT", "ADMIN", "SERVICE"]
+    )
     token_cmd.add_argument("--member-id")
     token_cmd.add_argument("--store", action="append", default=[], help="a store id (repeatable)")
     token_cmd.add_argument("--hours", type=float, default=12.0)
@@ -159,7 +163,14 @@ def main(argv: list[str] | None = None) -> int:
     sdl_cmd.add_argument("--out", type=Path, help="write it to this file instead")
     args = parser.parse_args(argv)
 
-    overrides = {k: v for k, v in {"host": getattr(args, "host", None), "port": getattr(args, "port", None)}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {
+            "host": getattr(args, "host", None),
+            "port": getattr(args, "port", None),
+        }.items()
+        if v is not None
+    }
     settings = Settings(**overrides)  # type: ignore[arg-type]
     if args.command == "serve":
         serve(settings, args.seed)

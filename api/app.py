@@ -60,7 +60,10 @@ def create_app(
         bus = build_bus(settings.redis_url, settings.subscriber_queue_size)
         await bus.connect()
         services = Services(
-            program=program, reads=Reads(c), writer=Writer(client, c, bus.publish_committed), bus=bus
+            program=program,
+            reads=Reads(c),
+            writer=Writer(client, c, bus.publish_committed),
+            bus=bus,
         )
         app.state.mongo = client
         app.state.services = services

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+
 from db.commit import Committed
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import IdentifierKind

@@ -10,10 +10,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketState
-from strawberry.asgi import GraphQL
-from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.types.unset import UnsetType, UNSET
+from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import InvalidToken, bearer, verify
 from api.logs import request_id_var
@@ -39,7 +38,9 @@ class GraphQLView(GraphQL[Context, None]):
         self._secret = secret
         self._issuer = issuer
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:  # type: ignore[override]
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:  # type: ignore[override]
         services: Services = request.app.state.services
         request_id = request_id_var.get() or uuid.uuid4().hex
         if isinstance(request, WebSocket):
@@ -82,4 +83,5 @@ class GraphQLView(GraphQL[Context, None]):
             if isinstance(websocket, WebSocket):
                 await websocket.close(code=4401, reason="Unauthorized")
             raise ConnectionRejectionError() from None
-        return UNSET
+        unset: UnsetType = UNSET
+        return unset

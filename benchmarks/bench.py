@@ -47,10 +47,20 @@ from bench_procs import (
     ServiceProcess,
     cpu_seconds,
     import_service,
+    machine_busy_seconds,
     rss_mib,
     self_cpu_seconds,
 )
-from bench_stats import LoadResult, Usage, closed_loop, describe_counts, ms, percentile, ratio
+from bench_stats import (
+    MACHINE,
+    LoadResult,
+    Usage,
+    closed_loop,
+    describe_counts,
+    ms,
+    percentile,
+    ratio,
+)
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
@@ -261,6 +271,7 @@ class Meter:
             cpu["api"] = cpu_seconds(self.api_pid)
         cpu["mongo"] = cpu_seconds(self._mongo_pid)
         cpu["client"] = self_cpu_seconds()
+        cpu[MACHINE] = machine_busy_seconds()
         db_ops: dict[str, int] = {}
         with contextlib.suppress(Exception):
             status = await self._mongo.admin.command("serverStatus")
@@ -351,8 +362,10 @@ async def bench_reads(
     meter: Meter,
 ) -> ReadFigures:
     n = p.read_clients
-    say(f"\n(a) member read, {n} concurrent clients, {p.read_seconds:g} s each after a "
-        f"{p.warmup_seconds:g} s warm-up, random member of {len(ids)} per request")  # fmt: skip
+    say(
+        f"\n(a) member read, {n} concurrent clients, {p.read_seconds:g} s each after a "
+        f"{p.warmup_seconds:g} s warm-up, random member of {len(ids)} per request"
+    )
     clients = [GraphQLClient(HOST, port, token) for _ in range(n)]
     plain = [HttpConnection(HOST, port) for _ in range(n)]
     rngs = [random.Random(1000 + i) for i in range(n)]
@@ -393,20 +406,29 @@ async def bench_reads(
 
     w = p.warmup_seconds
     try:
-        api = await measured("GraphQL member(id) {profile balance tier}", n, p.read_seconds, w,
-                             graphql_read, meter)  # fmt: skip
+        api = await measured(
+            "GraphQL member(id) {profile balance tier}", n, p.read_seconds, w, graphql_read, meter
+        )
         floor = await measured("driver find_one({_id})", n, p.read_seconds, w, driver_read, meter)
         compare("GraphQL/driver", api, floor)
         say("  where the time goes (same clients, shorter runs):")
         short = min(1.0, w)
         stack = [
-            await measured("GET /healthz (HTTP stack only)", n, p.stack_seconds, short,
-                           healthz, meter),
-            await measured("GraphQL { __typename } (no data)", n, p.stack_seconds, short,
-                           typename, meter),
-            await measured("GraphQL member(id) { id } (one read)", n, p.stack_seconds, short,
-                           member_id_only, meter),
-        ]  # fmt: skip
+            await measured(
+                "GET /healthz (HTTP stack only)", n, p.stack_seconds, short, healthz, meter
+            ),
+            await measured(
+                "GraphQL { __typename } (no data)", n, p.stack_seconds, short, typename, meter
+            ),
+            await measured(
+                "GraphQL member(id) { id } (one read)",
+                n,
+                p.stack_seconds,
+                short,
+                member_id_only,
+                meter,
+            ),
+        ]
     finally:
         for c in clients:
             await c.close()
@@ -438,8 +460,10 @@ async def bench_writes(
     n = p.write_clients
     k = p.write_members_per_client
     owned = [ids[i * k : (i + 1) * k] for i in range(n)]
-    say(f"\n(c) recordPurchase, {n} concurrent clients, each on its own {k} members, "
-        f"{p.write_seconds:g} s each after a {p.warmup_seconds:g} s warm-up")  # fmt: skip
+    say(
+        f"\n(c) recordPurchase, {n} concurrent clients, each on its own {k} members, "
+        f"{p.write_seconds:g} s each after a {p.warmup_seconds:g} s warm-up"
+    )
     db = client[DATABASE]
     start_versions = {
         d["_id"]: d["version"]
@@ -544,18 +568,22 @@ async def bench_writes(
 
     w = p.warmup_seconds
     try:
-        api = await measured("GraphQL recordPurchase", n, p.write_seconds, w, graphql_purchase,
-                             meter)  # fmt: skip
+        api = await measured(
+            "GraphQL recordPurchase", n, p.write_seconds, w, graphql_purchase, meter
+        )
         if user_errors:
             say(f"  ! userErrors: {describe_counts(user_errors)}")
         floor_start = attempts[0]
-        floor = await measured("driver txn update_one $inc + insert_one", n, p.write_seconds, w,
-                               driver_purchase, meter)  # fmt: skip
+        floor = await measured(
+            "driver txn update_one $inc + insert_one", n, p.write_seconds, w, driver_purchase, meter
+        )
         compare("GraphQL/driver", api, floor)
         transactions = floor.ops + floor.errors
         floor_attempts = attempts[0] - floor_start
-        say(f"  driver transaction callbacks run: {floor_attempts} for {transactions} commits "
-            f"(includes warm-up: {attempts[0]})")  # fmt: skip
+        say(
+            f"  driver transaction callbacks run: {floor_attempts} for {transactions} commits "
+            f"(includes warm-up: {attempts[0]})"
+        )
     finally:
         for c in clients:
             await c.close()
@@ -678,8 +706,10 @@ async def bench_pushes(
     rng = random.Random(7)
     members = rng.sample(ids, p.subscribed_members)
     per_member = p.subscribers // p.subscribed_members
-    say(f"\n(b) purchase -> push, {p.subscribers} WebSocket subscribers over {len(members)} "
-        f"members ({per_member} per member, one process), bus: {bus}")  # fmt: skip
+    say(
+        f"\n(b) purchase -> push, {p.subscribers} WebSocket subscribers over {len(members)} "
+        f"members ({per_member} per member, one process), bus: {bus}"
+    )
     ws_url = f"ws://{HOST}:{service.port}/graphql"
     rss_before = rss_mib(service.pid)
     gate = asyncio.Semaphore(32)
@@ -696,11 +726,16 @@ async def bench_pushes(
     failures = [o for o in outcomes if isinstance(o, BaseException)]
     gauge = service.metric("subscriptions_open")
     rss_after = rss_mib(service.pid)
-    say(f"  opened {len(subscribers)} subscriptions in {connect_seconds:.1f} s "
+    say(
+        f"  opened {len(subscribers)} subscriptions in {connect_seconds:.1f} s "
         f"({len(subscribers) / connect_seconds:.0f}/s); failures {len(failures)}"
-        + (f" (first: {type(failures[0]).__name__}: {failures[0]})" if failures else ""))  # fmt: skip
-    say(f"  server: subscriptions_open gauge {gauge}, RSS {rss_before:.0f} -> {rss_after:.0f} MiB "
-        f"({(rss_after - rss_before) * 1024 / max(1, len(subscribers)):.0f} KiB per subscription)")  # fmt: skip
+        + (f" (first: {failures[0]!r})" if failures else "")
+    )
+    per_sub = (rss_after - rss_before) * 1024 / max(1, len(subscribers))
+    say(
+        f"  server: subscriptions_open gauge {gauge}, RSS {rss_before:.0f} -> {rss_after:.0f} "
+        f"MiB ({per_sub:.0f} KiB per subscription)"
+    )
 
     by_member: dict[str, list[Subscriber]] = {}
     for sub in subscribers:
@@ -759,8 +794,13 @@ async def bench_pushes(
         await gql.close()
         elapsed = time.perf_counter() - started
         usage = (await meter.sample()).minus(before)
-        say(f"  {len(sample)} purchases one at a time in {elapsed:.1f} s; CPU over that time: "
-            + ", ".join(f"{k} {v:.2f} s" for k, v in usage.cpu.items()))  # fmt: skip
+        own = {k: v for k, v in usage.cpu.items() if k != MACHINE}
+        others = usage.cpu.get(MACHINE, 0.0) - sum(own.values())
+        say(
+            f"  {len(sample)} purchases one at a time in {elapsed:.1f} s; CPU over that time: "
+            + ", ".join(f"{k} {v:.2f} s" for k, v in own.items())
+            + f", other processes {max(0.0, others):.2f} s"
+        )
         closing = time.perf_counter()
         await asyncio.gather(
             *(asyncio.wait_for(s.ws.close(), 10) for s in subscribers), return_exceptions=True
@@ -804,10 +844,14 @@ def print_pushes(f: PushFigures) -> None:
     say(f"  push to the FIRST subscriber     {spread(f.first)}")
     say(f"  push to the LAST subscriber      {spread(f.last)}")
     if f.first and f.mutation:
-        say(f"  ratio push-to-last / mutation response: p50 "
-            f"{ratio(percentile(f.last, 50), percentile(f.mutation, 50))}")  # fmt: skip
-    say(f"  pushes missing after the timeout: {f.missing}; wrong or error messages: "
-        f"{f.wrong_version}; subscription problems: {len(f.problems)}")  # fmt: skip
+        say(
+            f"  ratio push-to-last / mutation response: p50 "
+            f"{ratio(percentile(f.last, 50), percentile(f.mutation, 50))}"
+        )
+    say(
+        f"  pushes missing after the timeout: {f.missing}; wrong or error messages: "
+        f"{f.wrong_version}; subscription problems: {len(f.problems)}"
+    )
     for problem in f.problems[:5]:
         say(f"    ! {problem}")
 
@@ -835,9 +879,11 @@ def start_service(owned: Owned, config: ServiceConfig) -> ServiceProcess:
     service = ServiceProcess(config)
     owned.services.append(service)
     seconds = service.start()
-    say(f"\nAPI server [{config.label}] pid {service.pid} on 127.0.0.1:{service.port}, "
+    say(
+        f"\nAPI server [{config.label}] pid {service.pid} on 127.0.0.1:{service.port}, "
         f"bus {'Redis ' + config.redis_url if config.redis_url else 'in-memory'}, "
-        f"ready after {seconds:.1f} s")  # fmt: skip
+        f"ready after {seconds:.1f} s"
+    )
     return service
 
 
@@ -845,8 +891,10 @@ def stop_service(owned: Owned, service: ServiceProcess) -> None:
     code = service.stop()
     owned.services.remove(service)
     problems = service.log_problems()
-    say(f"API server [{service.config.label}] stopped (exit {code}); logged problems: "
-        f"{describe_counts(problems)}; log {service.log_path}")  # fmt: skip
+    say(
+        f"API server [{service.config.label}] stopped (exit {code}); logged problems: "
+        f"{describe_counts(problems)}; log {service.log_path}"
+    )
 
 
 async def run(p: Params, args: argparse.Namespace, owned: Owned) -> None:
@@ -860,8 +908,10 @@ async def run(p: Params, args: argparse.Namespace, owned: Owned) -> None:
     owned.mongo = mongo
     began = time.monotonic()
     uri = mongo.start()
-    say(f"embedded Mongo-wire server pid {mongo.pid} ({uri}), "
-        f"up in {time.monotonic() - began:.1f} s, storage :memory:")  # fmt: skip
+    say(
+        f"embedded Mongo-wire server pid {mongo.pid} ({uri}), "
+        f"up in {time.monotonic() - began:.1f} s, storage :memory:"
+    )
     client: AsyncMongoClient[Doc] = AsyncMongoClient(uri, retryWrites=False)
     meter = Meter(client, mongo.pid)
     try:
@@ -870,15 +920,19 @@ async def run(p: Params, args: argparse.Namespace, owned: Owned) -> None:
         began = time.monotonic()
         ids = await seed_members(service.port, token, p.members, p.seed_clients, run_id)
         took = time.monotonic() - began
-        say(f"seeded {len(ids)} members through enrollMember ({p.seed_clients} clients) in "
-            f"{took:.1f} s = {len(ids) / took:.0f}/s")  # fmt: skip
+        say(
+            f"seeded {len(ids)} members through enrollMember ({p.seed_clients} clients) in "
+            f"{took:.1f} s = {len(ids) / took:.0f}/s"
+        )
         reads = await bench_reads(p, service.port, token, ids, client[DATABASE]["members"], meter)
         writes = await bench_writes(p, service.port, token, ids, client, meter, run_id)
         stop_service(owned, service)
 
         bus = f"Redis {REDIS_URL}" if redis else "in-memory (Redis not reachable)"
-        service = start_service(owned, ServiceConfig(uri, DATABASE, REDIS_URL if redis else "",
-                                                     "redis-bus" if redis else "memory-bus-b"))  # fmt: skip
+        config = ServiceConfig(
+            uri, DATABASE, REDIS_URL if redis else "", "redis-bus" if redis else "memory-bus-b"
+        )
+        service = start_service(owned, config)
         meter.api_pid = service.pid
         pushes = await bench_pushes(p, service, bus, token, ids, meter)
         stop_service(owned, service)
@@ -890,17 +944,23 @@ async def run(p: Params, args: argparse.Namespace, owned: Owned) -> None:
 def summary(reads: ReadFigures, writes: WriteFigures, pushes: PushFigures) -> None:
     a, af, c, cf = reads.api, reads.floor, writes.api, writes.floor
     say("\nSUMMARY")
-    say(f"(a) read   GraphQL {a.rate:8.1f}/s p50 {ms(a.p50)} p99 {ms(a.p99)} ms | driver "
+    say(
+        f"(a) read   GraphQL {a.rate:8.1f}/s p50 {ms(a.p50)} p99 {ms(a.p99)} ms | driver "
         f"{af.rate:8.1f}/s p50 {ms(af.p50)} p99 {ms(af.p99)} ms | throughput ratio "
-        f"{ratio(a.rate, af.rate)}, p50 ratio {ratio(a.p50, af.p50)}")  # fmt: skip
-    say(f"(c) write  GraphQL {c.rate:8.1f}/s p50 {ms(c.p50)} p99 {ms(c.p99)} ms | driver "
+        f"{ratio(a.rate, af.rate)}, p50 ratio {ratio(a.p50, af.p50)}"
+    )
+    say(
+        f"(c) write  GraphQL {c.rate:8.1f}/s p50 {ms(c.p50)} p99 {ms(c.p99)} ms | driver "
         f"{cf.rate:8.1f}/s p50 {ms(cf.p50)} p99 {ms(cf.p99)} ms | throughput ratio "
-        f"{ratio(c.rate, cf.rate)}, p50 ratio {ratio(c.p50, cf.p50)}")  # fmt: skip
-    say(f"(b) push   first p50 {ms(percentile(pushes.first, 50))} p99 "
+        f"{ratio(c.rate, cf.rate)}, p50 ratio {ratio(c.p50, cf.p50)}"
+    )
+    say(
+        f"(b) push   first p50 {ms(percentile(pushes.first, 50))} p99 "
         f"{ms(percentile(pushes.first, 99))} max {ms(max(pushes.first, default=math.nan))} ms | "
         f"last p50 {ms(percentile(pushes.last, 50))} p99 {ms(percentile(pushes.last, 99))} max "
         f"{ms(max(pushes.last, default=math.nan))} ms | {pushes.subscribers} sockets, "
-        f"{pushes.missing} missing, bus {pushes.bus}")  # fmt: skip
+        f"{pushes.missing} missing, bus {pushes.bus}"
+    )
 
 
 def main() -> int:

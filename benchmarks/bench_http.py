@@ -9,6 +9,7 @@ line, the headers and a Content-Length (or chunked) body, nothing else. Loopback
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -29,27 +30,37 @@ class HttpConnection:
         self._writer: asyncio.StreamWriter | None = None
         self.reconnects = 0
 
-    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        """The connection, and whether it is reused (it may have been closed while idle)."""
+        if self._reader is not None and self._reader.at_eof():
+            await self.close()  # the server closed it while idle (keep-alive timeout)
         if self._reader is None or self._writer is None:
             self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
             self.reconnects += 1
-        return self._reader, self._writer
+            return self._reader, self._writer, False
+        return self._reader, self._writer, True
 
     async def request(self, method: str, path: str, body: bytes = b"") -> tuple[int, bytes]:
-        reader, writer = await self._open()
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{self._fixed}"
             f"Content-Length: {len(body)}\r\n\r\n"
-        )
-        writer.write(head.encode("latin-1") + body)
-        try:
-            status, keep_alive, payload = await self._read_response(reader)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            await self.close()
-            raise
-        if not keep_alive:
-            await self.close()
-        return status, payload
+        ).encode("latin-1")
+        while True:
+            reader, writer, reused = await self._open()
+            writer.write(head + body)
+            try:
+                status, keep_alive, payload = await self._read_response(reader)
+            except (asyncio.IncompleteReadError, ConnectionError) as exc:
+                await self.close()
+                # A reused connection the server closed just as we sent (its keep-alive
+                # timeout): nothing was answered, so send once more on a new connection,
+                # as browsers do. A failure on a fresh connection is real.
+                if reused and (not isinstance(exc, asyncio.IncompleteReadError) or not exc.partial):
+                    continue
+                raise
+            if not keep_alive:
+                await self.close()
+            return status, payload
 
     async def _read_response(self, reader: asyncio.StreamReader) -> tuple[int, bool, bytes]:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -93,10 +104,8 @@ class HttpConnection:
         writer, self._writer, self._reader = self._writer, None, None
         if writer is not None:
             writer.close()
-            try:
+            with contextlib.suppress(ConnectionError, OSError):
                 await writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
 
 
 class GraphQLClient:

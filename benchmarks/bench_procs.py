@@ -64,6 +64,14 @@ def self_cpu_seconds() -> float:
     return time.process_time()
 
 
+def machine_busy_seconds() -> float:
+    """CPU time all cores spent outside idle/iowait since boot, from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as f:
+        values = [int(v) for v in f.readline().split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values
+    return (user + nice + system + irq + softirq + steal) / _TICK
+
+
 class _Embedded(Protocol):
     def start(self, timeout: float = ...) -> str: ...
     def stop(self, timeout: float = ...) -> None: ...
@@ -153,8 +161,9 @@ class ServiceProcess:
             except OSError as exc:  # URLError, HTTPError (503 while starting), refused
                 last = str(exc)
             time.sleep(0.1)
-        raise RuntimeError(f"the API server was not ready after {timeout:.0f} s ({last}):\n"
-                           f"{self.log_tail()}")  # fmt: skip
+        raise RuntimeError(
+            f"the API server was not ready after {timeout:.0f} s ({last}):\n{self.log_tail()}"
+        )
 
     def metric(self, name: str) -> float | None:
         """One unlabelled sample from /metrics (Prometheus text format)."""

@@ -36,6 +36,8 @@ class Usage:
         )
 
 
+MACHINE = "machine"  # key of the whole machine's busy CPU time in Usage.cpu
+
 Sampler = Callable[[], Awaitable[Usage]]
 
 
@@ -71,10 +73,14 @@ class LoadResult:
         total = self.ops + self.errors
         if total == 0:
             return ""
+        own = {k: v for k, v in self.usage.cpu.items() if k != MACHINE}
         cpu = "  ".join(
             f"{name} {seconds / total * 1000:.3f} ms ({seconds / self.elapsed * 100:.0f}% core)"
-            for name, seconds in self.usage.cpu.items()
+            for name, seconds in own.items()
         )
+        if MACHINE in self.usage.cpu:
+            others = max(0.0, self.usage.cpu[MACHINE] - sum(own.values()))
+            cpu += f"  | other processes {others / self.elapsed * 100:.0f}% core"
         db = " ".join(
             f"{kind} {count / total:.2f}" for kind, count in self.usage.db_ops.items() if count
         )

@@ -63,9 +63,5 @@ async def ensure_indexes(c: Collections) -> None:
         ]
     )
     await c.idempotency.create_indexes(
-        [
-            IndexModel(
-                [("createdAt", ASCENDING)], expireAfterSeconds=IDEMPOTENCY_RETENTION_SECONDS
-            )
-        ]
+        [IndexModel([("createdAt", ASCENDING)], expireAfterSeconds=IDEMPOTENCY_RETENTION_SECONDS)]
     )

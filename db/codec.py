@@ -50,7 +50,12 @@ def member_to_doc(m: Member) -> Doc:
             },
         },
         "identifiers": [
-            {"kind": i.kind.value, "value": i.value, "verified": i.verified, "linkedAt": i.linked_at}
+            {
+                "kind": i.kind.value,
+                "value": i.value,
+                "verified": i.verified,
+                "linkedAt": i.linked_at,
+            }
             for i in m.identifiers
         ],
         "balance": {

@@ -110,9 +110,7 @@ OnCommit = Callable[[Committed], Awaitable[None]]
 
 
 class Writer:
-    def __init__(
-        self, client: AsyncMongoClient[Doc], c: Collections, on_commit: OnCommit
-    ) -> None:
+    def __init__(self, client: AsyncMongoClient[Doc], c: Collections, on_commit: OnCommit) -> None:
         self._client = client
         self._c = c
         self._on_commit = on_commit
@@ -288,5 +286,3 @@ class Writer:
             )
         except DuplicateKeyError:
             raise _KeyUsed() from None
-
-

@@ -50,7 +50,9 @@ def allowed(viewer: Viewer, operation: str, member_id: str | None, store_id: str
         return False
     if viewer.role is Role.MEMBER and member_id is not None and member_id != viewer.member_id:
         return False
-    return not (viewer.role is Role.POS and store_id is not None and store_id not in viewer.store_ids)
+    return not (
+        viewer.role is Role.POS and store_id is not None and store_id not in viewer.store_ids
+    )
 
 
 def needs_store(viewer: Viewer) -> bool:

@@ -71,7 +71,9 @@ class Commands:
         self._now = now
 
     def _ctx(self, channel: Channel | None = None, store_id: str | None = None) -> Context:
-        return Context(now=self._now, actor=self._viewer.subject, channel=channel, store_id=store_id)
+        return Context(
+            now=self._now, actor=self._viewer.subject, channel=channel, store_id=store_id
+        )
 
     def _idem(self, field: str, key: str | None, request: dict[str, Any]) -> IdempotencyKey | None:
         if key is None:
@@ -81,26 +83,42 @@ class Commands:
 
     def _store(self, store_id: str | None) -> str | None:
         """The store a till acts at: the one given, or its only store."""
-        if store_id is None and len(self._viewer.store_ids) == 1 and self._viewer.role.value == "POS":
+        if (
+            store_id is None
+            and len(self._viewer.store_ids) == 1
+            and self._viewer.role.value == "POS"
+        ):
             return next(iter(self._viewer.store_ids))
         return store_id
 
-    async def _member(self, operation: str, member_id: str, store_id: str | None, *field: str) -> Member:
+    async def _member(
+        self, operation: str, member_id: str, store_id: str | None, *field: str
+    ) -> Member:
         """The member addressed, checked in the contract's order: NOT_FOUND, then FORBIDDEN."""
-        member = await self._s.reads.member(member_id) if ids.kind_of(member_id) == ids.MEMBER else None
+        member = (
+            await self._s.reads.member(member_id) if ids.kind_of(member_id) == ids.MEMBER else None
+        )
         if member is None:
-            raise DomainError(ErrorCode.NOT_FOUND, "no such member", ("input", *(field or ("memberId",))))
+            raise DomainError(
+                ErrorCode.NOT_FOUND, "no such member", ("input", *(field or ("memberId",)))
+            )
         self._authorise(operation, member_id, store_id)
         return member
 
     def _authorise(self, operation: str, member_id: str | None, store_id: str | None) -> None:
         if not allowed(self._viewer, operation, member_id, store_id):
-            raise DomainError(ErrorCode.FORBIDDEN, f"{self._viewer.role.value} may not do this here")
+            raise DomainError(
+                ErrorCode.FORBIDDEN, f"{self._viewer.role.value} may not do this here"
+            )
         if self._viewer.role.value == "POS" and store_id is None:
             raise _invalid("a till must say which of its stores it acts at", "storeId")
 
     async def _commit(
-        self, member_id: str | None, decide: Any, idem: IdempotencyKey | None, field: tuple[str, ...]
+        self,
+        member_id: str | None,
+        decide: Any,
+        idem: IdempotencyKey | None,
+        field: tuple[str, ...],
     ) -> Committed:
         try:
             return await self._s.writer.commit(member_id, decide, idem, self._viewer.subject)
@@ -145,7 +163,8 @@ class Commands:
             consents=enrollment.merge_consents(Profile().consents, consents),
         )
         if referred_by is not None and (
-            ids.kind_of(referred_by) != ids.MEMBER or await self._s.reads.member(referred_by) is None
+            ids.kind_of(referred_by) != ids.MEMBER
+            or await self._s.reads.member(referred_by) is None
         ):
             raise _invalid("no member has this id", "referredBy")
         idem = self._idem("enrollMember", idempotency_key, request)

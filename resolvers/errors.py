@@ -10,7 +10,9 @@ from schema.payloads import UserError
 
 def user_errors(error: DomainError) -> list[UserError]:
     return [
-        UserError(code=error.code, message=error.message, field=list(error.field) if error.field else None)
+        UserError(
+            code=error.code, message=error.message, field=list(error.field) if error.field else None
+        )
     ]
 
 

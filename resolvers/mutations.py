@@ -31,7 +31,9 @@ def _request(data: object) -> dict[str, object]:
 
 
 def _consents(c: inputs.ConsentsInput | None) -> dict[str, bool | None] | None:
-    return strawberry.asdict(c) if c is not None else None
+    if c is None:
+        return None
+    return {"email": c.email, "sms": c.sms, "push": c.push, "personalization": c.personalization}
 
 
 def _entry(done: Committed) -> LedgerEntry | None:

@@ -33,7 +33,7 @@ async def member_updated(
     try:
         async for event in stream:
             yield MemberUpdate(
-                member_id=event.member_id,
+                member_id=strawberry.ID(event.member_id),
                 version=event.version,
                 changes=list(event.changes),
                 member=Member(state=event.member),
@@ -43,7 +43,7 @@ async def member_updated(
     except DomainError as error:
         raise top_level(error) from None
     finally:
-        await stream.aclose()
+        await stream.aclose()  # type: ignore[attr-defined]
 
 
 async def store_activity(info: Ctx, store_id: strawberry.ID) -> AsyncGenerator[StoreEvent, None]:

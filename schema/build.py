@@ -6,8 +6,8 @@ import logging
 from collections.abc import Iterator
 
 import strawberry
-from graphql import GraphQLError, OperationDefinitionNode
 from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,

@@ -9,29 +9,30 @@ from loyalty.errors import ErrorCode
 from loyalty.program import Channel as DomainChannel
 from resolvers.access import Role as DomainRole
 
+# strawberry.enum registers the domain's own classes (it returns them unchanged), so the
+# names below are real types for both strawberry and mypy.
 Role = strawberry.enum(DomainRole, name="Role", description="What a token's holder acts as.")
-Channel = strawberry.enum(
-    DomainChannel, name="Channel", description="A surface or message channel of the program."
-)
-IdentifierKind = strawberry.enum(
-    model.IdentifierKind, name="IdentifierKind", description="A way a customer is known."
-)
-ChangeKind = strawberry.enum(
-    model.ChangeKind, name="ChangeKind", description="What a committed change did to a member."
-)
-LedgerEntryKind = strawberry.enum(
-    model.LedgerEntryKind, name="LedgerEntryKind", description="Why points moved."
-)
-LedgerEntryStatus = strawberry.enum(
-    model.LedgerEntryStatus,
+Channel = DomainChannel
+strawberry.enum(Channel, name="Channel", description="A surface or message channel.")
+IdentifierKind = model.IdentifierKind
+strawberry.enum(IdentifierKind, name="IdentifierKind", description="A way a customer is known.")
+ChangeKind = model.ChangeKind
+strawberry.enum(ChangeKind, name="ChangeKind", description="What a committed change did.")
+LedgerEntryKind = model.LedgerEntryKind
+strawberry.enum(LedgerEntryKind, name="LedgerEntryKind", description="Why points moved.")
+LedgerEntryStatus = model.LedgerEntryStatus
+strawberry.enum(
+    LedgerEntryStatus,
     name="LedgerEntryStatus",
     description="PENDING points wait out the return window; AVAILABLE ones can be spent.",
 )
-IssuedRewardStatus = strawberry.enum(
-    model.IssuedRewardStatus, name="IssuedRewardStatus", description="Where a reward code stands."
+IssuedRewardStatus = model.IssuedRewardStatus
+strawberry.enum(
+    IssuedRewardStatus, name="IssuedRewardStatus", description="Where a reward code stands."
 )
-UserErrorCode = strawberry.enum(
-    ErrorCode, name="UserErrorCode", description="Stable codes of expected failures."
+UserErrorCode = ErrorCode
+strawberry.enum(
+    UserErrorCode, name="UserErrorCode", description="Stable codes of expected failures."
 )
 
 

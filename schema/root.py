@@ -74,12 +74,12 @@ class Mutation:
 
 @strawberry.type
 class Subscription:
-    member_updated: MemberUpdate = strawberry.subscription(
+    member_updated: MemberUpdate = strawberry.subscription(  # type: ignore[assignment]
         resolver=subscriptions.member_updated,
         description="Every change of the member, in version order. With `sinceVersion` below "
         "the current version the current state comes first as one catch-up message.",
     )
-    store_activity: StoreEvent = strawberry.subscription(
+    store_activity: StoreEvent = strawberry.subscription(  # type: ignore[assignment]
         resolver=subscriptions.store_activity,
         description="Check-ins, tier upgrades and redemptions at one store.",
     )

@@ -14,13 +14,13 @@ from loyalty import model
 from loyalty.money import points_value
 from loyalty.program import ProgramDef, RewardDef, TierDef
 from loyalty.rewards import effective_status, is_eligible, is_reversible
-from loyalty.tiers import progress_of
+from loyalty.tiers import TierProgress, progress_of
 from resolvers.context import Context
 from resolvers.pending import not_implemented
 from schema.enums import (
     ActionKind,
-    Channel,
     ChangeKind,
+    Channel,
     IdentifierKind,
     IssuedRewardStatus,
     LedgerEntryKind,
@@ -36,7 +36,9 @@ def _program(info: Info[Context, None]) -> ProgramDef:
 
 @strawberry.interface(description="An object with a global, opaque id (see `Query.node`).")
 class Node:
-    id: strawberry.ID
+    @strawberry.field
+    def id(self) -> strawberry.ID:
+        raise NotImplementedError
 
 
 @strawberry.type(description="An amount of money.")
@@ -82,8 +84,12 @@ class Profile:
             phone=p.phone,
             birthday=p.birthday,
             preferred_channel=p.preferred_channel,
-            preferred_store_id=strawberry.ID(p.preferred_store_id) if p.preferred_store_id else None,
-            consents=Consents(email=c.email, sms=c.sms, push=c.push, personalization=c.personalization),
+            preferred_store_id=strawberry.ID(p.preferred_store_id)
+            if p.preferred_store_id
+            else None,
+            consents=Consents(
+                email=c.email, sms=c.sms, push=c.push, personalization=c.personalization
+            ),
         )
 
 
@@ -179,7 +185,7 @@ class TierStatus:
     def since(self) -> datetime:
         return self.state.since
 
-    def _progress(self, info: Info[Context, None]):  # type: ignore[no-untyped-def]
+    def _progress(self, info: Info[Context, None]) -> TierProgress:
         program = _program(info)
         return progress_of(self.state.qualifying_points, program.tier(self.state.tier_id), program)
 
@@ -425,9 +431,7 @@ class Member(Node):
     ) -> list[Reward]:
         program = _program(info)
         return [
-            Reward(state=r)
-            for r in program.rewards
-            if is_eligible(self.state, r, channel, program)
+            Reward(state=r) for r in program.rewards if is_eligible(self.state, r, channel, program)
         ]
 
     @strawberry.field
@@ -447,7 +451,9 @@ class Member(Node):
         before = decode_cursor(after) if after else None
         rows = await info.context.services.reads.activity_page(self.state.id, first + 1, before)
         page = rows[:first]
-        edges = [LedgerEntryEdge(cursor=encode_cursor(e.seq), node=LedgerEntry(state=e)) for e in page]
+        edges = [
+            LedgerEntryEdge(cursor=encode_cursor(e.seq), node=LedgerEntry(state=e)) for e in page
+        ]
         return LedgerEntryConnection(
             edges=edges,
             page_info=PageInfo(
@@ -465,7 +471,9 @@ class Member(Node):
         not_implemented("Member.churnRisk")
 
     @strawberry.field(description="Ranked actions for the channel asking.")
-    def next_best_actions(self, context: DecisionContext, first: int | None = 3) -> list[NextBestAction]:
+    def next_best_actions(
+        self, context: DecisionContext, first: int | None = 3
+    ) -> list[NextBestAction]:
         not_implemented("Member.nextBestActions")
 
 

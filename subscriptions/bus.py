@@ -68,8 +68,10 @@ class EventBus(Broadcast):
                 queue.get_nowait()
             queue.put_nowait(Event(event.channel, RESYNC))
 
-    @contextlib.asynccontextmanager  # type: ignore[override]
-    async def subscribe(self, channel: str) -> AsyncIterator[Subscription]:
+    @contextlib.asynccontextmanager
+    async def subscribe(  # type: ignore[override]
+        self, channel: str
+    ) -> AsyncIterator[Subscription]:
         queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=self._queue_size)
         first = channel not in self._open
         self._open.setdefault(channel, set()).add(queue)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC
 
 from bson import json_util
-from bson.json_util import JSONOptions, JSONMode
+from bson.json_util import JSONMode, JSONOptions
 
 from db.codec import entry_from_doc, entry_to_doc, member_from_doc, member_to_doc
 from db.commit import Committed

@@ -4,7 +4,9 @@ from prometheus_client import Counter, Gauge
 
 BUS_RECONNECTS = Counter("bus_reconnects_total", "Times the bus re-established its Redis link.")
 BUS_RESYNCS = Counter(
-    "bus_resyncs_total", "Subscribers told to re-read state (reconnect, overflow or gap).", ["cause"]
+    "bus_resyncs_total",
+    "Subscribers told to re-read state (reconnect, overflow or gap).",
+    ["cause"],
 )
 BUS_PUBLISH_FAILURES = Counter("bus_publish_failures_total", "Events that could not be published.")
 BUS_CONNECTED = Gauge("bus_connected", "1 while the bus is connected to Redis (or in memory).")

@@ -138,7 +138,9 @@ class ResilientRedisBackend(BroadcastBackend):
                     await pubsub.ping()
                     await pubsub.get_message(timeout=0.01)  # the PONG
                 continue
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=_POLL_SECONDS)
+            message = await pubsub.get_message(
+                ignore_subscribe_messages=True, timeout=_POLL_SECONDS
+            )
             if message is not None and message.get("type") == "message":
                 channel = message["channel"]
                 data = message["data"]
@@ -164,4 +166,4 @@ class ResilientRedisBackend(BroadcastBackend):
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             with contextlib.suppress(Exception):
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from graphql import (
     GraphQLArgument,
-    Undefined,
-    ast_from_value,
-    print_ast,
     GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
+    Undefined,
+    ast_from_value,
     build_schema,
     find_breaking_changes,
+    print_ast,
 )
 
 from schema.build import build_schema as build_served
@@ -66,7 +66,9 @@ def contract_differences(contract: GraphQLSchema, served: GraphQLSchema) -> list
                 if interface.name not in {i.name for i in have.interfaces}:
                     problems.append(f"{name} does not implement {interface.name}")
         if isinstance(wanted, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
-            assert isinstance(have, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType)
+            assert isinstance(
+                have, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
+            )
             for field_name, field in wanted.fields.items():
                 served_field = have.fields.get(field_name)
                 if served_field is None:
@@ -120,7 +122,9 @@ def test_served_schema_contains_the_whole_contract(
 def test_graphql_core_finds_no_breaking_change(
     contract: GraphQLSchema, served: GraphQLSchema
 ) -> None:
-    assert [f"{c.type.name}: {c.description}" for c in find_breaking_changes(contract, served)] == []
+    assert [
+        f"{c.type.name}: {c.description}" for c in find_breaking_changes(contract, served)
+    ] == []
 
 
 def test_the_comparison_notices_a_missing_field(contract: GraphQLSchema) -> None:

@@ -45,11 +45,13 @@ async def test_a_member_token_reads_itself_and_nobody_else(
     as_member = client.as_(token(settings, Role.MEMBER, member_id=mine["id"]))
     viewer = await as_member.data("{ viewer { id } }")
     assert viewer == {"viewer": {"id": mine["id"]}}
-    refused = await as_member.execute("query($id: ID!) { member(id: $id) { id } }", {"id": other["id"]})
+    refused = await as_member.execute(
+        "query($id: ID!) { member(id: $id) { id } }", {"id": other["id"]}
+    )
     assert refused["data"] == {"member": None}
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     bought = await as_member.execute(
-        """mutation($i: RecordPurchaseInput!) { recordPurchase(input: $i) { userErrors { code } } }""",
+        "mutation($i: RecordPurchaseInput!) { recordPurchase(input: $i) { userErrors { code } } }",
         {
             "i": {
                 "memberId": mine["id"],
@@ -81,7 +83,9 @@ async def test_malformed_requests_get_graphql_errors_never_a_500(
     server: InProcessServer, http: httpx.AsyncClient, admin_token: str
 ) -> None:
     headers = {"authorization": f"Bearer {admin_token}"}
-    syntax = await http.post(f"{server.url}/graphql", json={"query": "{ program { "}, headers=headers)
+    syntax = await http.post(
+        f"{server.url}/graphql", json={"query": "{ program { "}, headers=headers
+    )
     assert syntax.status_code in (200, 400)
     assert "Syntax Error" in syntax.json()["errors"][0]["message"]
     unknown = await http.post(f"{server.url}/graphql", json={"query": "{ nope }"}, headers=headers)
@@ -94,7 +98,9 @@ async def test_malformed_requests_get_graphql_errors_never_a_500(
     )
     assert not_json.status_code == 400
     deep = "{ program { tiers { " + "name " + "} } }"
-    assert (await http.post(f"{server.url}/graphql", json={"query": deep}, headers=headers)).status_code == 200
+    assert (
+        await http.post(f"{server.url}/graphql", json={"query": deep}, headers=headers)
+    ).status_code == 200
 
 
 async def test_an_internal_fault_is_masked_for_the_client_and_logged_with_the_request_id(
@@ -112,7 +118,10 @@ async def test_an_internal_fault_is_masked_for_the_client_and_logged_with_the_re
     with caplog.at_level(logging.ERROR, logger="graphql"):
         response = await client.http.post(
             f"{server.url}/graphql",
-            json={"query": "query($id: ID!) { member(id: $id) { id } }", "variables": {"id": member["id"]}},
+            json={
+                "query": "query($id: ID!) { member(id: $id) { id } }",
+                "variables": {"id": member["id"]},
+            },
             headers={"authorization": f"Bearer {client.bearer}", "x-request-id": "req-fault-1"},
         )
     body = response.json()

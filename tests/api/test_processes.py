@@ -79,7 +79,12 @@ def _alive(pid: int) -> bool:
 
 def test_serve_starts_the_embedded_database_and_stops_it_on_ctrl_c(tmp_path: Path) -> None:
     server = ServerProcess(
-        {"MONGODB_URI": "", "REDIS_URL": "", "DATA_DIR": str(tmp_path / "data"), "LOG_LEVEL": "WARNING"},
+        {
+            "MONGODB_URI": "",
+            "REDIS_URL": "",
+            "DATA_DIR": str(tmp_path / "data"),
+            "LOG_LEVEL": "WARNING",
+        },
         tmp_path / "serve.log",
     )
     server.start()

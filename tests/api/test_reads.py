@@ -20,9 +20,14 @@ async def test_member_by_identifier_normalises_the_value_first(client: GraphQLCl
     email = unique_email()
     member = await enroll(
         client,
-        identifiers=[{"kind": "EMAIL", "value": email}, {"kind": "PHONE", "value": "+31 6 11122233"}],
+        identifiers=[
+            {"kind": "EMAIL", "value": email},
+            {"kind": "PHONE", "value": "+31 6 11122233"},
+        ],
     )
-    query = "query($k: IdentifierKind!, $v: String!) { memberByIdentifier(kind: $k, value: $v) { id } }"
+    query = (
+        "query($k: IdentifierKind!, $v: String!) { memberByIdentifier(kind: $k, value: $v) { id } }"
+    )
     for kind, value in [
         ("EMAIL", email.upper()),
         ("PHONE", "06-11122233"),
@@ -54,7 +59,12 @@ async def test_node_resolves_every_kind_of_object(client: GraphQLClient) -> None
         "points": 3,
     }
     reward = (await client.data(query, {"id": "rwd_free-coffee"}))["node"]
-    assert reward == {"__typename": "Reward", "id": "rwd_free-coffee", "name": "Free coffee", "cost": 150}
+    assert reward == {
+        "__typename": "Reward",
+        "id": "rwd_free-coffee",
+        "name": "Free coffee",
+        "cost": 150,
+    }
 
 
 async def test_activity_pages_newest_first_with_stable_cursors(client: GraphQLClient) -> None:
@@ -67,11 +77,15 @@ async def test_activity_pages_newest_first_with_stable_cursors(client: GraphQLCl
     # an entry added meanwhile does not shift the next page
     await purchase(client, member["id"], "6.00")
     second = (
-        await client.data(PAGE, {"id": member["id"], "first": 2, "after": first["pageInfo"]["endCursor"]})
+        await client.data(
+            PAGE, {"id": member["id"], "first": 2, "after": first["pageInfo"]["endCursor"]}
+        )
     )["member"]["activity"]
     assert [e["node"]["points"] for e in second["edges"]] == [3, 2]
     last = (
-        await client.data(PAGE, {"id": member["id"], "first": 2, "after": second["pageInfo"]["endCursor"]})
+        await client.data(
+            PAGE, {"id": member["id"], "first": 2, "after": second["pageInfo"]["endCursor"]}
+        )
     )["member"]["activity"]
     assert [e["node"]["points"] for e in last["edges"]] == [1]
     assert last["pageInfo"] == {"hasNextPage": False, "endCursor": last["edges"][0]["cursor"]}
@@ -103,7 +117,8 @@ async def test_program_exposes_tiers_and_catalogue(client: GraphQLClient) -> Non
     program = (
         await client.data(
             """{ program { name earnRate returnWindowDays pointValue { amount currencyCode }
-                tiers { id threshold earnMultiplier } rewards { id cost channels minimumTier { id } } } }"""
+                tiers { id threshold earnMultiplier }
+                rewards { id cost channels minimumTier { id } } } }"""
         )
     )["program"]
     assert program["pointValue"] == {"amount": "0.01", "currencyCode": "EUR"}

@@ -31,7 +31,11 @@ async def test_a_purchase_reaches_the_subscriber_with_the_committed_state(
         "version": 2,
         "changes": ["POINTS_EARNED"],
         "coalesced": False,
-        "member": {"version": 2, "balance": {"available": 42}, "tier": {"current": {"id": "member"}}},
+        "member": {
+            "version": 2,
+            "balance": {"available": 42},
+            "tier": {"current": {"id": "member"}},
+        },
         "entry": {"kind": "EARN", "points": 42},
     }
     assert bought["member"]["version"] == update["version"]
@@ -69,9 +73,7 @@ async def test_fifty_concurrent_purchases_arrive_as_versions_plus_one_without_ga
     async with transport_ws(server.ws_url, admin_token) as ws:
         await ws.subscribe(MEMBER_UPDATED, {"id": member["id"]})
         await asyncio.sleep(0.2)
-        results = await asyncio.gather(
-            *[purchase(client, member["id"], "1.00") for _ in range(50)]
-        )
+        results = await asyncio.gather(*[purchase(client, member["id"], "1.00") for _ in range(50)])
         assert all(r["userErrors"] == [] for r in results)
         versions: list[int] = []
         while not versions or versions[-1] < 51:

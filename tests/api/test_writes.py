@@ -143,7 +143,9 @@ async def test_purchase_input_is_checked_with_the_field_path(client: GraphQLClie
     assert both["userErrors"][0]["field"] == ["input", "currencyCode"]
     unknown = await purchase(client, "mbr_000000000000000000000000", "10.00")
     assert unknown["userErrors"][0]["code"] == "NOT_FOUND"
-    after = await client.data("query($id: ID!) { member(id: $id) { version } }", {"id": member["id"]})
+    after = await client.data(
+        "query($id: ID!) { member(id: $id) { version } }", {"id": member["id"]}
+    )
     assert after["member"]["version"] == 1, "a refused purchase writes nothing"
 
 
@@ -175,7 +177,8 @@ async def test_a_retried_purchase_has_one_effect_and_a_changed_one_conflicts(
         }
     ]
     now = await client.data(
-        "query($id: ID!) { member(id: $id) { version balance { available } } }", {"id": member["id"]}
+        "query($id: ID!) { member(id: $id) { version balance { available } } }",
+        {"id": member["id"]},
     )
     assert now["member"] == {"version": 2, "balance": {"available": 20}}
 

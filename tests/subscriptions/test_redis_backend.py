@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from redis import asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from subscriptions.bus import EventBus
 from subscriptions.events import RESYNC
@@ -66,7 +67,7 @@ async def test_a_redis_restart_resubscribes_and_tells_subscribers_to_resync() ->
                 await asyncio.sleep(0.5)
                 assert not backend.connected.is_set()
                 # publishing while Redis is away fails; the writer must not depend on it
-                with pytest.raises(Exception):
+                with pytest.raises(RedisConnectionError):
                     await bus.publish(channel, "lost")
                 restarted = RedisProcess()
                 restarted.port = redis.port

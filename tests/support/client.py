@@ -49,7 +49,9 @@ class GraphQLClient:
     async def post(self, query: str, variables: Json | None = None) -> httpx.Response:
         headers = {"authorization": f"Bearer {self.bearer}"} if self.bearer else {}
         return await self.http.post(
-            f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, headers=headers
+            f"{self.url}/graphql",
+            json={"query": query, "variables": variables or {}},
+            headers=headers,
         )
 
     async def execute(self, query: str, variables: Json | None = None) -> Json:
@@ -77,7 +79,11 @@ class TransportWsClient:
         op_id = uuid.uuid4().hex
         await self.ws.send(
             json.dumps(
-                {"id": op_id, "type": "subscribe", "payload": {"query": query, "variables": variables or {}}}
+                {
+                    "id": op_id,
+                    "type": "subscribe",
+                    "payload": {"query": query, "variables": variables or {}},
+                }
             )
         )
         return op_id
@@ -119,7 +125,13 @@ class LegacyWsClient:
     async def start(self, query: str, variables: Json | None = None) -> str:
         op_id = uuid.uuid4().hex
         await self.ws.send(
-            json.dumps({"id": op_id, "type": "start", "payload": {"query": query, "variables": variables or {}}})
+            json.dumps(
+                {
+                    "id": op_id,
+                    "type": "start",
+                    "payload": {"query": query, "variables": variables or {}},
+                }
+            )
         )
         return op_id
 
@@ -136,7 +148,11 @@ class LegacyWsClient:
 @asynccontextmanager
 async def legacy_ws(url: str, bearer: str) -> AsyncIterator[LegacyWsClient]:
     async with connect(url, subprotocols=["graphql-ws"]) as ws:  # type: ignore[list-item]
-        await ws.send(json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {bearer}"}}))
+        await ws.send(
+            json.dumps(
+                {"type": "connection_init", "payload": {"Authorization": f"Bearer {bearer}"}}
+            )
+        )
         while True:
             message = json.loads(await asyncio.wait_for(ws.recv(), 10))
             if message["type"] != "ka":

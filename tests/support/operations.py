@@ -64,7 +64,11 @@ def unique_email() -> str:
 
 async def enroll(client: GraphQLClient, **extra: Any) -> dict[str, Any]:
     """A new member with a unique email; returns the member."""
-    payload = {"identifiers": [{"kind": "EMAIL", "value": unique_email()}], "channel": "APP", **extra}
+    payload = {
+        "identifiers": [{"kind": "EMAIL", "value": unique_email()}],
+        "channel": "APP",
+        **extra,
+    }
     result = (await client.data(ENROLL, {"input": payload}))["enrollMember"]
     assert result["userErrors"] == [], result
     member: dict[str, Any] = result["member"]
