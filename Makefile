@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 
 help:
 	@echo "make run    serve the API with GraphiQL on http://127.0.0.1:8000 and demo data"
-	@echo "make test   run the whole test suite"
+	@echo "make test   lint, type-check and run the whole test suite"
 	@echo "make check  lint + type check;  make bench  run the benchmarks;  make sdl  print the schema"
 
 $(UV):
@@ -29,7 +29,7 @@ install: $(VENV)/.installed
 run: install
 	$(PY) app.py serve --seed
 
-test: install
+test: check
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install

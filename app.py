@@ -99,6 +99,8 @@ def serve(settings: Settings, seed_demo: bool) -> None:
     from resolvers.context import Services
 
     configure(settings.log_level)
+    if settings.mongodb_uri and settings.uses_dev_secret:
+        sys.exit("refusing to serve a real database with the development AUTH_SECRET: set one")
 
     async def on_ready(services: Services) -> None:
         if seed_demo:

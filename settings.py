@@ -9,6 +9,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
+# Good for a laptop only: `serve` refuses it once MONGODB_URI points at a real database.
+DEV_SECRET = "dev-secret-change-me-please-32-bytes!"
 
 
 class Settings(BaseSettings):
@@ -27,14 +29,19 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Interface to listen on.")
     port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
     auth_secret: SecretStr = Field(
-        SecretStr("dev-secret-change-me-please-32-bytes!"),
-        description="HS256 secret that signs and verifies tokens.",
+        SecretStr(DEV_SECRET),
+        min_length=32,
+        description="HS256 secret that signs and verifies tokens (32+ characters).",
     )
     auth_issuer: str = Field("member-state-api", description="`iss` claim of issued tokens.")
     program_file: Path = Field(ROOT / "config" / "program.toml", description="Program definition.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     data_dir: Path = Field(ROOT / ".data", description="Embedded database files (development).")
     max_query_depth: int = Field(12, ge=2, description="Deepest selection a request may nest.")
     subscriber_queue_size: int = Field(
         64, ge=1, description="Events held per subscriber before it is resynced instead."
     )
+
+    @property
+    def uses_dev_secret(self) -> bool:
+        return self.auth_secret.get_secret_value() == DEV_SECRET

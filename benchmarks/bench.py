@@ -46,6 +46,7 @@ from bench_procs import (
     ServiceConfig,
     ServiceProcess,
     cpu_seconds,
+    find_process,
     import_service,
     machine_busy_seconds,
     rss_mib,
@@ -241,10 +242,12 @@ def raise_file_limit(wanted: int) -> str:
     return f"file limit raised {soft} -> {target}"
 
 
-def admin_token() -> str:
+def admin_token(secret: str) -> str:
+    """An ADMIN token signed with this run's AUTH_SECRET (the service refuses to serve a
+    database given by MONGODB_URI with the development secret)."""
     auth = import_service("api.auth")
     access = import_service("resolvers.access")
-    settings = import_service("settings").Settings()
+    settings = import_service("settings").Settings(auth_secret=secret)
     token: str = auth.issue(
         settings.auth_secret.get_secret_value(),
         settings.auth_issuer,
@@ -264,12 +267,16 @@ class Meter:
         self._mongo = mongo
         self._mongo_pid = mongo_pid
         self.api_pid: int | None = None
+        self.redis_pid: int | None = None
 
     async def sample(self) -> Usage:
         cpu: dict[str, float] = {}
         if self.api_pid is not None:
             cpu["api"] = cpu_seconds(self.api_pid)
         cpu["mongo"] = cpu_seconds(self._mongo_pid)
+        if self.redis_pid is not None:
+            with contextlib.suppress(OSError):
+                cpu["redis"] = cpu_seconds(self.redis_pid)
         cpu["client"] = self_cpu_seconds()
         cpu[MACHINE] = machine_busy_seconds()
         db_ops: dict[str, int] = {}
@@ -434,7 +441,50 @@ async def bench_reads(
             await c.close()
         for h in plain:
             await h.close()
+    say(await validation_diagnostic())
     return ReadFigures(api, floor, stack)
+
+
+async def validation_diagnostic(rounds: int = 200) -> str:
+    """In this process: does the service's schema reuse validation results between requests?
+
+    Executes `{ __typename }` on schema.build.build_schema() and reads the hit counter of
+    strawberry's shared ValidationCache, then times graphql-core's validate() of the member
+    read. Internal APIs, so any failure just prints n/a.
+    """
+    try:
+        build = import_service("schema.build").build_schema
+        graphql = import_service("graphql")
+        shared = import_service("strawberry.extensions.validation_cache")._get_validate_cache
+        schema = build()
+        context = argparse.Namespace(viewer=object(), request_id="bench")
+        cache = shared(512)
+        before = cache.cache_info()
+
+        async def execute_many() -> float:
+            began = time.perf_counter()
+            for _ in range(rounds):
+                result = await schema.execute(TYPENAME, context_value=context)
+                if result.errors:
+                    raise RuntimeError(str(result.errors))
+            return (time.perf_counter() - began) / rounds
+
+        per_execute = await execute_many()
+        after = cache.cache_info()
+        document = graphql.parse(MEMBER_READ)
+        began = time.perf_counter()
+        for _ in range(rounds // 4):
+            graphql.validate(schema._schema, document)
+        per_validate = (time.perf_counter() - began) / (rounds // 4)
+    except Exception as exc:
+        return f"  validation diagnostic: n/a ({type(exc).__name__}: {exc})"
+    return (
+        f"  validation diagnostic (in this process, schema.build.build_schema()): "
+        f"ValidationCache hits {after.hits - before.hits} / misses "
+        f"{after.misses - before.misses} over {rounds} executions of {{ __typename }} "
+        f"({per_execute * 1000:.2f} ms each); graphql validate() of the member read alone: "
+        f"{per_validate * 1000:.2f} ms"
+    )
 
 
 # --------------------------------------------------------------------------- (c) writes
@@ -902,7 +952,8 @@ async def run(p: Params, args: argparse.Namespace, owned: Owned) -> None:
     header(args, redis)
     say(raise_file_limit(p.subscribers + 1024))
     run_id = secrets.token_hex(3)
-    token = admin_token()
+    secret = secrets.token_urlsafe(32)
+    token = admin_token(secret)
 
     mongo = EmbeddedMongoProcess()
     owned.mongo = mongo
@@ -915,7 +966,7 @@ async def run(p: Params, args: argparse.Namespace, owned: Owned) -> None:
     client: AsyncMongoClient[Doc] = AsyncMongoClient(uri, retryWrites=False)
     meter = Meter(client, mongo.pid)
     try:
-        service = start_service(owned, ServiceConfig(uri, DATABASE, "", "memory-bus"))
+        service = start_service(owned, ServiceConfig(uri, DATABASE, "", "memory-bus", secret))
         meter.api_pid = service.pid
         began = time.monotonic()
         ids = await seed_members(service.port, token, p.members, p.seed_clients, run_id)
@@ -930,10 +981,15 @@ async def run(p: Params, args: argparse.Namespace, owned: Owned) -> None:
 
         bus = f"Redis {REDIS_URL}" if redis else "in-memory (Redis not reachable)"
         config = ServiceConfig(
-            uri, DATABASE, REDIS_URL if redis else "", "redis-bus" if redis else "memory-bus-b"
+            uri,
+            DATABASE,
+            REDIS_URL if redis else "",
+            "redis-bus" if redis else "memory-bus-b",
+            secret,
         )
         service = start_service(owned, config)
         meter.api_pid = service.pid
+        meter.redis_pid = find_process("redis-server") if redis else None
         pushes = await bench_pushes(p, service, bus, token, ids, meter)
         stop_service(owned, service)
         summary(reads, writes, pushes)

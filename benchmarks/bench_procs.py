@@ -60,6 +60,18 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
+def find_process(name: str) -> int | None:
+    """The pid of a running process whose command name is `name` (e.g. redis-server)."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text(encoding="utf-8").strip() == name:
+                    return int(entry.name)
+            except OSError:
+                continue
+    return None
+
+
 def self_cpu_seconds() -> float:
     return time.process_time()
 
@@ -106,6 +118,7 @@ class ServiceConfig:
     database: str
     redis_url: str  # "" = in-memory bus
     label: str
+    auth_secret: str
 
 
 class ServiceProcess:
@@ -135,6 +148,7 @@ class ServiceProcess:
             MONGODB_DATABASE=self.config.database,
             REDIS_URL=self.config.redis_url,
             LOG_LEVEL="WARNING",
+            AUTH_SECRET=self.config.auth_secret,
         )
         self._log = self.log_path.open("wb")
         began = time.monotonic()

@@ -44,6 +44,7 @@ def settings(redis_url: str) -> Settings:
         mongodb_retry_writes=False,
         redis_url=redis_url,
         log_level="WARNING",
+        auth_secret=f"test-secret-{uuid.uuid4().hex}",
     )
 
 

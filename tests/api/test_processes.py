@@ -32,6 +32,7 @@ def two_processes(
         "MONGODB_DATABASE": settings.mongodb_database,
         "REDIS_URL": redis_url,
         "LOG_LEVEL": "WARNING",
+        "AUTH_SECRET": settings.auth_secret.get_secret_value(),
     }
     a = ServerProcess(env, tmp_path / "a.log")
     b = ServerProcess(env, tmp_path / "b.log")
