@@ -35,7 +35,9 @@ class Settings(BaseSettings):
     )
     auth_issuer: str = Field("member-state-api", description="`iss` claim of issued tokens.")
     program_file: Path = Field(ROOT / "config" / "program.toml", description="Program definition.")
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Log level."
+    )
     data_dir: Path = Field(ROOT / ".data", description="Embedded database files (development).")
     max_query_depth: int = Field(12, ge=2, description="Deepest selection a request may nest.")
     subscriber_queue_size: int = Field(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from loyalty.changes import Context, Outcome, advance
@@ -101,6 +101,44 @@ def update_profile(member: Member, profile: Profile, ctx: Context) -> Outcome:
     return Outcome(member=advance(member, after, changes, ctx.now), changes=tuple(changes))
 
 
+@dataclass(frozen=True)
+class ProfileChanges:
+    """Checked profile changes: only the fields given, already cleaned."""
+
+    fields: dict[str, object]
+    consents: dict[str, bool | None] | None
+
+
+def profile_changes(
+    *,
+    first_name: str | None,
+    last_name: str | None,
+    birthday: str | None,
+    preferred_channel: Channel | None,
+    preferred_store_id: str | None,
+    consents: dict[str, bool | None] | None,
+    today: datetime,
+) -> ProfileChanges:
+    """Check the fields given (None = left out); a blank name clears it."""
+    fields: dict[str, object] = {}
+    if first_name is not None:
+        fields["first_name"] = clean_name(first_name, ("input", "firstName"))
+    if last_name is not None:
+        fields["last_name"] = clean_name(last_name, ("input", "lastName"))
+    if birthday is not None:
+        fields["birthday"] = parse_birthday(birthday, today.date(), ("input", "birthday"))
+    if preferred_channel is not None:
+        fields["preferred_channel"] = preferred_channel
+    if preferred_store_id:
+        fields["preferred_store_id"] = preferred_store_id
+    return ProfileChanges(fields, consents)
+
+
+def apply_changes(current: Profile, changes: ProfileChanges) -> Profile:
+    changed = replace(current, **changes.fields)  # type: ignore[arg-type]
+    return replace(changed, consents=merge_consents(current.consents, changes.consents))
+
+
 def profile_with(
     current: Profile,
     *,
@@ -113,18 +151,13 @@ def profile_with(
     today: datetime,
 ) -> Profile:
     """The profile with the fields given replaced; a field left out (None) keeps its value."""
-    return replace(
-        current,
-        first_name=clean_name(first_name, ("input", "firstName"))
-        if first_name is not None
-        else current.first_name,
-        last_name=clean_name(last_name, ("input", "lastName"))
-        if last_name is not None
-        else current.last_name,
-        birthday=parse_birthday(birthday, today.date(), ("input", "birthday"))
-        if birthday is not None
-        else current.birthday,
-        preferred_channel=preferred_channel or current.preferred_channel,
-        preferred_store_id=preferred_store_id or current.preferred_store_id,
-        consents=merge_consents(current.consents, consents),
+    changes = profile_changes(
+        first_name=first_name,
+        last_name=last_name,
+        birthday=birthday,
+        preferred_channel=preferred_channel,
+        preferred_store_id=preferred_store_id,
+        consents=consents,
+        today=today,
     )
+    return apply_changes(current, changes)

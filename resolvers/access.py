@@ -54,7 +54,3 @@ def allowed(viewer: Viewer, operation: str, member_id: str | None, store_id: str
         viewer.role is Role.POS and store_id is not None and store_id not in viewer.store_ids
     )
 
-
-def needs_store(viewer: Viewer) -> bool:
-    """A till must say which of its stores it acts at."""
-    return viewer.role is Role.POS

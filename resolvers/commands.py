@@ -21,7 +21,7 @@ from loyalty.identity import normalise
 from loyalty.model import IdentifierKind, Member, Profile
 from loyalty.money import check_currency, parse_amount
 from loyalty.program import Channel
-from resolvers.access import Viewer, allowed
+from resolvers.access import Role, Viewer, allowed
 from resolvers.context import Services
 
 MAX_IDENTIFIERS = 10
@@ -110,7 +110,7 @@ class Commands:
             raise DomainError(
                 ErrorCode.FORBIDDEN, f"{self._viewer.role.value} may not do this here"
             )
-        if self._viewer.role.value == "POS" and store_id is None:
+        if self._viewer.role is Role.POS and store_id is None:
             raise _invalid("a till must say which of its stores it acts at", "storeId")
 
     async def _commit(
@@ -189,9 +189,8 @@ class Commands:
         consents: dict[str, bool | None] | None,
     ) -> Committed:
         await self._member("updateProfile", member_id, None)
-        # Validate before the transaction so bad input costs no write.
-        enrollment.profile_with(
-            Profile(),
+        # Checked before the transaction, so bad input costs no write.
+        changes = enrollment.profile_changes(
             first_name=first_name,
             last_name=last_name,
             birthday=birthday,
@@ -204,16 +203,7 @@ class Commands:
 
         async def decide(member: Member | None, _: TxReads) -> Outcome:
             assert member is not None
-            profile = enrollment.profile_with(
-                member.profile,
-                first_name=first_name,
-                last_name=last_name,
-                birthday=birthday,
-                preferred_channel=preferred_channel,
-                preferred_store_id=preferred_store_id,
-                consents=consents,
-                today=self._now,
-            )
+            profile = enrollment.apply_changes(member.profile, changes)
             return enrollment.update_profile(member, profile, ctx)
 
         return await self._commit(member_id, decide, None, ("input",))

@@ -31,7 +31,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class InProcessServer:
+class _Addresses:
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/graphql"
+
+
+class InProcessServer(_Addresses):
     """The Starlette app served by uvicorn inside the test's event loop, on real sockets."""
 
     def __init__(self, settings: Settings, mongo_uri: str) -> None:
@@ -47,14 +59,6 @@ class InProcessServer:
         )
         self.server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/graphql"
 
     @property
     def services(self) -> Services:
@@ -88,7 +92,7 @@ async def in_process(settings: Settings, mongo_uri: str) -> AsyncIterator[InProc
         await server.stop()
 
 
-class ServerProcess:
+class ServerProcess(_Addresses):
     """`python app.py serve` as a child process, as an operator would run it."""
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
@@ -96,14 +100,6 @@ class ServerProcess:
         self.env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1"}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/graphql"
 
     def start(self, timeout: float = 30) -> None:
         log = self.log_path.open("wb")
