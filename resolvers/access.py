@@ -53,4 +53,3 @@ def allowed(viewer: Viewer, operation: str, member_id: str | None, store_id: str
     return not (
         viewer.role is Role.POS and store_id is not None and store_id not in viewer.store_ids
     )
-
