@@ -9,14 +9,14 @@ import strawberry
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.types import ExecutionContext
 
 from schema.enums import Role
@@ -97,18 +97,29 @@ class LoggedSchema(strawberry.Schema):
                 )
 
 
+MAX_ALIASES = 30
+MAX_TOKENS = 5000
+CACHE_SIZE = 512
+
+
 def build_schema(max_depth: int = 12) -> strawberry.Schema:
+    # The limit rules are classes built once here. QueryDepthLimiter and MaxAliasesLimiter build
+    # a new class per instance, and extensions are instantiated per request; the rule classes are
+    # part of the ValidationCache key, so per-request classes would make every lookup a miss.
+    limit_rules = [
+        query_depth_limiter.create_validator(max_depth, None),
+        max_aliases.create_validator(MAX_ALIASES),
+    ]
     return LoggedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[Member, Reward, IssuedReward, LedgerEntry, Role],
         extensions=[
-            lambda: MaxTokensLimiter(max_token_count=5000),
-            lambda: MaxAliasesLimiter(max_alias_count=30),
-            lambda: QueryDepthLimiter(max_depth=max_depth),
-            lambda: ParserCache(maxsize=512),
-            lambda: ValidationCache(maxsize=512),
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: AddValidationRules(limit_rules),
+            lambda: ParserCache(maxsize=CACHE_SIZE),
+            lambda: ValidationCache(maxsize=CACHE_SIZE),
             AuthGate,
             lambda: MaskErrors(should_mask_error=is_internal, error_message="Internal error"),
         ],
