@@ -40,6 +40,8 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "recordPurchase": frozenset({P, D, S}),
     "redeemReward": frozenset({M, P, A, D}),
     "useIssuedReward": frozenset({M, P, D}),
+    "linkIdentifier": frozenset({M, P, A, D}),
+    "unlinkIdentifier": frozenset({M, A, D}),
     "memberUpdated": frozenset({M, P, A, D, S}),
 }
 

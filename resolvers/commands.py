@@ -14,10 +14,9 @@ from typing import Any
 
 from db import ids
 from db.commit import Committed, IdempotencyKey, IdentifierTaken, TxReads, fingerprint
-from loyalty import enrollment, purchases, rewards
+from loyalty import enrollment, identity, purchases, rewards
 from loyalty.changes import Context, Outcome
 from loyalty.errors import DomainError, ErrorCode
-from loyalty.identity import normalise
 from loyalty.model import IdentifierKind, Member, Profile
 from loyalty.money import check_currency, parse_amount
 from loyalty.program import Channel
@@ -152,7 +151,9 @@ class Commands:
         region = self._s.program.default_phone_region
         normalised: list[tuple[IdentifierKind, str]] = []
         for index, (kind, value) in enumerate(identifiers):
-            clean = normalise(kind, value, region, ("input", "identifiers", str(index), "value"))
+            clean = identity.normalise(
+                kind, value, region, ("input", "identifiers", str(index), "value")
+            )
             if (kind, clean) not in normalised:
                 normalised.append((kind, clean))
         profile = Profile(
@@ -300,6 +301,39 @@ class Commands:
             return rewards.use_issued(member, current, reward, ctx)
 
         return await self._commit(issued.member_id, decide, idem, field)
+
+    async def link_identifier(
+        self, member_id: str, *, kind: IdentifierKind, value: str, verified: bool | None
+    ) -> Committed:
+        """Claim one more identifier for the member; one already held changes nothing (unless
+        it is now verified), one held by another member gets IDENTIFIER_TAKEN."""
+        member = await self._member("linkIdentifier", member_id, None)
+        field = ("input", "identifier", "value")
+        clean = identity.normalise(kind, value, self._s.program.default_phone_region, field)
+        if identity.link_changes_nothing(member, kind, clean, verified):
+            return Committed(member, (), (), None, None)
+        ctx = self._ctx()
+
+        async def decide(current: Member | None, _: TxReads) -> Outcome:
+            assert current is not None
+            return identity.link(current, kind, clean, verified, ctx)
+
+        return await self._commit(member_id, decide, None, field)
+
+    async def unlink_identifier(
+        self, member_id: str, *, kind: IdentifierKind, value: str
+    ) -> Committed:
+        """Release an identifier: it no longer finds the member and is free for another."""
+        await self._member("unlinkIdentifier", member_id, None)
+        field = ("input", "identifier", "value")
+        clean = identity.normalise(kind, value, self._s.program.default_phone_region, field)
+        ctx = self._ctx()
+
+        async def decide(current: Member | None, _: TxReads) -> Outcome:
+            assert current is not None
+            return identity.unlink(current, kind, clean, ctx)
+
+        return await self._commit(member_id, decide, None, field)
 
 
 def _check_lines(lines: Sequence[PurchaseLine] | None) -> None:

@@ -144,12 +144,31 @@ async def use_issued_reward(
     )
 
 
-def link_identifier(input: inputs.LinkIdentifierInput) -> payloads.LinkIdentifierPayload:
-    not_implemented("Mutation.linkIdentifier")
+async def link_identifier(
+    info: Ctx, input: inputs.LinkIdentifierInput
+) -> payloads.LinkIdentifierPayload:
+    try:
+        done = await _commands(info).link_identifier(
+            input.member_id,
+            kind=input.identifier.kind,
+            value=input.identifier.value,
+            verified=input.verified,
+        )
+    except DomainError as e:
+        return payloads.LinkIdentifierPayload(member=None, user_errors=user_errors(e))
+    return payloads.LinkIdentifierPayload(member=Member(state=done.member), user_errors=[])
 
 
-def unlink_identifier(input: inputs.UnlinkIdentifierInput) -> payloads.UnlinkIdentifierPayload:
-    not_implemented("Mutation.unlinkIdentifier")
+async def unlink_identifier(
+    info: Ctx, input: inputs.UnlinkIdentifierInput
+) -> payloads.UnlinkIdentifierPayload:
+    try:
+        done = await _commands(info).unlink_identifier(
+            input.member_id, kind=input.identifier.kind, value=input.identifier.value
+        )
+    except DomainError as e:
+        return payloads.UnlinkIdentifierPayload(member=None, user_errors=user_errors(e))
+    return payloads.UnlinkIdentifierPayload(member=Member(state=done.member), user_errors=[])
 
 
 def merge_members(input: inputs.MergeMembersInput) -> payloads.MergeMembersPayload:

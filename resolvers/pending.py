@@ -11,8 +11,6 @@ from graphql import GraphQLError
 
 PENDING: dict[str, str] = {
     "Mutation.mergeMembers": "identity spine",
-    "Mutation.linkIdentifier": "identity spine",
-    "Mutation.unlinkIdentifier": "identity spine",
     "Mutation.reverseEntry": "points economy",
     "Mutation.adjustPoints": "points economy",
     "Mutation.recordActivity": "points economy",
