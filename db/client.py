@@ -49,6 +49,8 @@ async def ensure_indexes(c: Collections) -> None:
     # identifiers: the _id is "KIND:normalised value", so the primary key is the race-safe
     # guard that one identifier has one owner; memberId finds a member's identifiers.
     await c.identifiers.create_indexes([IndexModel([("memberId", ASCENDING)])])
+    # Variants of emails and phones, name + birthday: duplicateCandidates in one query.
+    await c.members.create_indexes([IndexModel([("matchKeys", ASCENDING)], name="match_keys")])
     # The activity connection: a member's entries newest first, paged by seq.
     await c.ledger.create_indexes(
         [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from loyalty.duplicates import match_keys
 from loyalty.model import (
     Balance,
     Consents,
@@ -63,6 +64,8 @@ def member_to_doc(m: Member) -> Doc:
             "pending": m.balance.pending,
             "lifetime": m.balance.lifetime,
         },
+        # Derived, for duplicateCandidates' one indexed query; never read back.
+        "matchKeys": [k.stored() for k in match_keys(m)],
         "tier": {
             "tierId": m.tier.tier_id,
             "qualifyingPoints": m.tier.qualifying_points,

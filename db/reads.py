@@ -31,6 +31,15 @@ class Reads:
         doc = await self._c.identifiers.find_one({"_id": identifier_key(kind, value)})
         return doc["memberId"] if doc else None
 
+    async def members_sharing(self, keys: Sequence[str], limit: int) -> list[tuple[str, list[str]]]:
+        """Up to `limit` members holding any of the match keys, with all of their keys."""
+        if not keys:
+            return []
+        docs = self._c.members.find(
+            {"matchKeys": {"$in": list(keys)}}, {"matchKeys": 1}, limit=limit
+        )
+        return [(d["_id"], list(d.get("matchKeys", []))) async for d in docs]
+
     async def entries(self, ids: Sequence[str]) -> dict[str, LedgerEntry]:
         docs = self._c.ledger.find({"_id": {"$in": list(ids)}})
         return {d["_id"]: entry_from_doc(d) async for d in docs}

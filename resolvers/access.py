@@ -42,6 +42,7 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "useIssuedReward": frozenset({M, P, D}),
     "linkIdentifier": frozenset({M, P, A, D}),
     "unlinkIdentifier": frozenset({M, A, D}),
+    "duplicateCandidates": frozenset({A, D}),
     "memberUpdated": frozenset({M, P, A, D, S}),
 }
 

@@ -6,12 +6,14 @@ import strawberry
 from strawberry.types import Info
 
 from db import ids
-from loyalty.errors import DomainError
+from loyalty import duplicates
+from loyalty.errors import DomainError, ErrorCode
 from loyalty.identity import normalise
 from loyalty.model import IdentifierKind
 from resolvers.access import allowed
 from resolvers.context import Context
-from resolvers.errors import forbidden
+from resolvers.errors import forbidden, top_level
+from schema.identity import DuplicateCandidate
 from schema.types import IssuedReward, LedgerEntry, Member, Node, Program, Reward
 
 Ctx = Info[Context, None]
@@ -81,3 +83,31 @@ async def node(info: Ctx, id: strawberry.ID) -> Node | None:
 def program(info: Ctx) -> Program:
     _check(info, "program")
     return Program(state=info.context.services.program)
+
+
+MAX_CANDIDATES = 50
+# Rows read to rank from: every match of a real person is a handful; a key shared by hundreds
+# (a shop's own test address) must not make the query unbounded.
+CANDIDATE_SCAN = 500
+
+
+async def duplicate_candidates(
+    info: Ctx, member_id: strawberry.ID, first: int = 20
+) -> list[DuplicateCandidate]:
+    _check(info, "duplicateCandidates")
+    if not 1 <= first <= MAX_CANDIDATES:
+        raise top_level(
+            DomainError(ErrorCode.INVALID_INPUT, f"first must be 1 to {MAX_CANDIDATES}", ("first",))
+        )
+    found = await _member(info, member_id, "duplicateCandidates")
+    if found is None:
+        return []
+    keys = [k.stored() for k in duplicates.match_keys(found.state)]
+    others = await info.context.services.reads.members_sharing(keys, CANDIDATE_SCAN)
+    ranked = duplicates.candidates(found.state, others)[:first]
+    loaded = await info.context.loaders.member.load_many([c.member_id for c in ranked])
+    return [
+        DuplicateCandidate(member=Member(state=m), reasons=list(c.reasons))
+        for c, m in zip(ranked, loaded, strict=True)
+        if m is not None
+    ]

@@ -6,6 +6,7 @@ import strawberry
 
 from resolvers import mutations, queries, subscriptions
 from schema import payloads
+from schema.identity import DuplicateCandidate
 from schema.types import Member, MemberUpdate, Node, Program, StoreEvent
 
 
@@ -26,6 +27,13 @@ class Query:
     )
     program: Program = strawberry.field(
         resolver=queries.program, description="The program's definition."
+    )
+    duplicate_candidates: list[DuplicateCandidate] = strawberry.field(
+        resolver=queries.duplicate_candidates,
+        description=(
+            "Members who may be the same person as this one (for agents deciding on a merge), "
+            "most reasons first; first is 1 to 50."
+        ),
     )
 
 
