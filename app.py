@@ -120,8 +120,8 @@ def serve(settings: Settings, seed_demo: bool) -> None:
             host=settings.host,
             port=settings.port,
             log_config=None,
-            ws_ping_interval=20,
-            ws_ping_timeout=20,
+            ws_ping_interval=settings.ws_ping_interval_seconds,
+            ws_ping_timeout=settings.ws_ping_timeout_seconds,
             timeout_graceful_shutdown=10,
         )
 

@@ -43,6 +43,21 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = Field(
         64, ge=1, description="Events held per subscriber before it is resynced instead."
     )
+    ws_ping_interval_seconds: float = Field(
+        20.0, gt=0, description="WebSocket ping interval: how a dead socket is found."
+    )
+    ws_ping_timeout_seconds: float = Field(
+        20.0, gt=0, description="A socket whose pong is this late is closed and freed."
+    )
+    outbox_grace_seconds: float = Field(
+        2.0, gt=0, description="Age at which the outbox relay publishes a change nobody published."
+    )
+    outbox_relay_interval_seconds: float = Field(
+        1.0, gt=0, description="How often each process looks for such changes."
+    )
+    test_kill_after_commit: bool = Field(
+        False, description="Tests only: SIGKILL the process between a commit and its publish."
+    )
 
     @property
     def uses_dev_secret(self) -> bool:

@@ -24,6 +24,7 @@ from resolvers.context import Services
 from schema.build import build_schema
 from settings import Settings
 from subscriptions.bus import build_bus
+from subscriptions.outbox import Outbox
 
 log = logging.getLogger("app")
 
@@ -59,10 +60,18 @@ def create_app(
         await ensure_indexes(c)
         bus = build_bus(settings.redis_url, settings.subscriber_queue_size)
         await bus.connect()
+        outbox = Outbox(
+            client[settings.mongodb_database],
+            bus,
+            grace=settings.outbox_grace_seconds,
+            interval=settings.outbox_relay_interval_seconds,
+            kill_after_commit=settings.test_kill_after_commit,
+        )
+        await outbox.start()
         services = Services(
             program=program,
             reads=Reads(c),
-            writer=Writer(client, c, bus.publish_committed),
+            writer=Writer(client, c, outbox.after_commit, stage=outbox.stage),
             bus=bus,
         )
         app.state.mongo = client
@@ -73,6 +82,7 @@ def create_app(
                 await on_ready(services)
             yield
         finally:
+            await outbox.stop()
             await bus.disconnect()
             await client.close()
             log.info("app.stopped")

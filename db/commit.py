@@ -107,13 +107,22 @@ class TxReads:
 
 Decide = Callable[[Member | None, TxReads], Awaitable[Outcome]]
 OnCommit = Callable[[Committed], Awaitable[None]]
+# Writes more documents inside the change's transaction (the outbox of subscriptions/outbox.py).
+Stage = Callable[[AsyncClientSession, Committed], Awaitable[None]]
 
 
 class Writer:
-    def __init__(self, client: AsyncMongoClient[Doc], c: Collections, on_commit: OnCommit) -> None:
+    def __init__(
+        self,
+        client: AsyncMongoClient[Doc],
+        c: Collections,
+        on_commit: OnCommit,
+        stage: Stage | None = None,
+    ) -> None:
         self._client = client
         self._c = c
         self._on_commit = on_commit
+        self._stage = stage
 
     async def commit(
         self,
@@ -241,6 +250,8 @@ class Writer:
                 {"_id": issued.id}, issued_to_doc(issued), session=session
             )
         committed = Committed(after, outcome.changes, entries, issued, outcome.store_id)
+        if self._stage is not None:
+            await self._stage(session, committed)
         if idem is not None:
             await self._record(session, idem, committed, now)
         return committed

@@ -91,22 +91,25 @@ class EventBus(Broadcast):
     async def publish(self, channel: str, message: Any) -> None:
         await self._backend.publish(channel, message)
 
-    async def publish_committed(self, done: Committed) -> None:
+    async def publish_committed(self, done: Committed) -> bool:
         """Push a committed change to the member's channel (and the store's, when at a store).
 
-        Called after the commit. A failed publish never fails the write: subscribers notice
-        the version gap on the next event and resync from the database.
+        Called after the commit. A failed publish never fails the write: the outbox relay
+        publishes it later, and subscribers that see a version gap resync from the database.
         """
-        message = encode(done)
-        channels = [member_channel(done.member.id)]
-        if done.store_id:
-            channels.append(store_channel(done.store_id))
+        return await self.publish_all(channels_of(done), encode(done))
+
+    async def publish_all(self, channels: list[str], message: str) -> bool:
+        """True when every channel got the message."""
+        published = True
         for channel in channels:
             try:
                 await self.publish(channel, message)
             except Exception:
+                published = False
                 BUS_PUBLISH_FAILURES.inc()
                 log.warning("bus.publish_failed", extra={"channel": channel}, exc_info=True)
+        return published
 
     async def ready(self) -> str | None:
         """None when the bus works, else the reason it does not."""
@@ -119,6 +122,13 @@ class EventBus(Broadcast):
             if not backend.connected.is_set():
                 return "redis: listener reconnecting"
         return None
+
+
+def channels_of(done: Committed) -> list[str]:
+    channels = [member_channel(done.member.id)]
+    if done.store_id:
+        channels.append(store_channel(done.store_id))
+    return channels
 
 
 def build_bus(redis_url: str, queue_size: int) -> EventBus:

@@ -11,3 +11,7 @@ BUS_RESYNCS = Counter(
 BUS_PUBLISH_FAILURES = Counter("bus_publish_failures_total", "Events that could not be published.")
 BUS_CONNECTED = Gauge("bus_connected", "1 while the bus is connected to Redis (or in memory).")
 SUBSCRIPTIONS_OPEN = Gauge("subscriptions_open", "Open memberUpdated streams in this process.")
+OUTBOX_RELAYED = Counter(
+    "outbox_relayed_total", "Committed changes the outbox relay published (the writer could not)."
+)
+OUTBOX_STAGED = Counter("outbox_staged_total", "Changes written to the outbox with their commit.")
