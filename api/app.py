@@ -9,13 +9,12 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
 from api.middleware import RequestIdMiddleware
+from api.web import web_routes
 from db.client import collections, connect, ensure_indexes
 from db.commit import Writer
 from db.reads import Reads
@@ -50,6 +49,7 @@ def create_app(
         issuer=settings.auth_issuer,
         keep_alive=True,
         keep_alive_interval=15,
+        graphql_ide=None,  # GraphiQL is served from local assets at /graphiql (api/web.py)
     )
 
     @asynccontextmanager
@@ -77,18 +77,14 @@ def create_app(
             await client.close()
             log.info("app.stopped")
 
-    async def to_graphiql(request: Request) -> Response:
-        return RedirectResponse("/graphql")
-
     return Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
-            Route("/", to_graphiql),
-            Route("/graphiql", to_graphiql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            *web_routes(),
         ],
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
