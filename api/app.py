@@ -14,6 +14,7 @@ from starlette.routing import Route, WebSocketRoute
 from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
 from api.middleware import RequestIdMiddleware
+from api.telemetry import RequestTelemetry, WebSocketGauge
 from api.web import web_routes
 from db.client import collections, connect, ensure_indexes
 from db.commit import Writer
@@ -23,6 +24,7 @@ from resolvers.context import Services
 from schema.build import build_schema
 from settings import Settings
 from subscriptions.bus import build_bus
+from telemetry.db import register_command_metrics
 
 log = logging.getLogger("app")
 
@@ -43,6 +45,8 @@ def create_app(
     """Everything is built in the lifespan and handed down through app.state, never global."""
     program = load_program(settings.program_file)  # fail before serving on a bad file
     schema = build_schema(settings.max_query_depth)
+    # First, so it times the whole operation and sees the errors as the client gets them.
+    schema.extensions = (RequestTelemetry, *schema.extensions)
     view = GraphQLView(
         schema,
         secret=settings.auth_secret.get_secret_value(),
@@ -54,6 +58,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        register_command_metrics()  # before the client exists: listeners apply to new clients
         client = connect(mongo_uri, retry_writes=retry_writes)
         c = collections(client[settings.mongodb_database])
         await ensure_indexes(c)
@@ -86,6 +91,6 @@ def create_app(
             Route("/metrics", metrics),
             *web_routes(),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[Middleware(RequestIdMiddleware), Middleware(WebSocketGauge)],
         lifespan=lifespan,
     )
