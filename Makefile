@@ -24,7 +24,13 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml
 	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
 	@touch $@
 
-install: $(VENV)/.installed
+# The browser assets (GraphiQL, graphql-ws) follow web/package-lock.json; served by the API itself.
+web/node_modules/.installed: web/package-lock.json web/package.json
+	@command -v npm >/dev/null || { echo "npm is needed to install the browser assets (apt-get install npm)"; exit 1; }
+	npm ci --prefix web --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.installed web/node_modules/.installed
 
 run: install
 	$(PY) app.py serve --seed

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
 from api.middleware import RequestIdMiddleware
+from api.telemetry import RequestTelemetry, WebSocketGauge
+from api.web import web_routes
 from db.client import collections, connect, ensure_indexes
 from db.commit import Writer
 from db.reads import Reads
@@ -25,6 +25,7 @@ from schema.build import build_schema
 from settings import Settings
 from subscriptions.bus import build_bus
 from subscriptions.outbox import Outbox
+from telemetry.db import register_command_metrics
 
 log = logging.getLogger("app")
 
@@ -45,16 +46,20 @@ def create_app(
     """Everything is built in the lifespan and handed down through app.state, never global."""
     program = load_program(settings.program_file)  # fail before serving on a bad file
     schema = build_schema(settings.max_query_depth)
+    # First, so it times the whole operation and sees the errors as the client gets them.
+    schema.extensions = (RequestTelemetry, *schema.extensions)
     view = GraphQLView(
         schema,
         secret=settings.auth_secret.get_secret_value(),
         issuer=settings.auth_issuer,
         keep_alive=True,
         keep_alive_interval=15,
+        graphql_ide=None,  # GraphiQL is served from local assets at /graphiql (api/web.py)
     )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        register_command_metrics()  # before the client exists: listeners apply to new clients
         client = connect(mongo_uri, retry_writes=retry_writes)
         c = collections(client[settings.mongodb_database])
         await ensure_indexes(c)
@@ -87,19 +92,15 @@ def create_app(
             await client.close()
             log.info("app.stopped")
 
-    async def to_graphiql(request: Request) -> Response:
-        return RedirectResponse("/graphql")
-
     return Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
-            Route("/", to_graphiql),
-            Route("/graphiql", to_graphiql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
+            *web_routes(),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[Middleware(RequestIdMiddleware), Middleware(WebSocketGauge)],
         lifespan=lifespan,
     )

@@ -5,6 +5,7 @@ Subscribers never re-read the database after an event; they render the snapshot.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -31,6 +32,7 @@ class MemberEvent:
     entry: LedgerEntry | None  # the entry behind the change, when there is one
     store_id: str | None = None
     coalesced: bool = False  # True for a catch-up that stands for several versions
+    published_at: float | None = None  # Unix time of the publish, for the delivery-lag metric
 
 
 def encode(done: Committed) -> str:
@@ -42,6 +44,7 @@ def encode(done: Committed) -> str:
             "member": member_to_doc(done.member),
             "entry": entry_to_doc(done.entries[0]) if done.entries else None,
             "storeId": done.store_id,
+            "publishedAt": time.time(),
         },
         json_options=_JSON,
     )
@@ -56,6 +59,7 @@ def decode(message: str) -> MemberEvent:
         member=member_from_doc(data["member"]),
         entry=entry_from_doc(data["entry"]) if data.get("entry") else None,
         store_id=data.get("storeId"),
+        published_at=data.get("publishedAt"),
     )
 
 

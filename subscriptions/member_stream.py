@@ -8,6 +8,7 @@ current state as one catch-up whose `changes` are the union of the kinds it stan
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from loyalty.errors import DomainError, ErrorCode
@@ -15,7 +16,7 @@ from loyalty.model import Member
 from subscriptions.bus import EventBus
 from subscriptions.channels import member_channel
 from subscriptions.events import RESYNC, MemberEvent, catch_up, decode
-from subscriptions.metrics import BUS_RESYNCS, SUBSCRIPTIONS_OPEN
+from subscriptions.metrics import BUS_DELIVERY_LAG, BUS_RESYNCS, SUBSCRIPTIONS_OPEN
 
 LoadMember = Callable[[str], Awaitable[Member | None]]
 
@@ -42,6 +43,8 @@ async def member_updates(
                         continue
                     if update.version == last + 1:
                         last = update.version
+                        if update.published_at is not None:
+                            BUS_DELIVERY_LAG.observe(max(0.0, time.time() - update.published_at))
                         yield update
                         continue
                     BUS_RESYNCS.labels(cause="gap").inc()

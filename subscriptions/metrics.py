@@ -1,6 +1,6 @@
 """Counters of the event bus, exported at /metrics."""
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 
 BUS_RECONNECTS = Counter("bus_reconnects_total", "Times the bus re-established its Redis link.")
 BUS_RESYNCS = Counter(
@@ -15,3 +15,9 @@ OUTBOX_RELAYED = Counter(
     "outbox_relayed_total", "Committed changes the outbox relay published (the writer could not)."
 )
 OUTBOX_STAGED = Counter("outbox_staged_total", "Changes written to the outbox with their commit.")
+BUS_DELIVERY_LAG = Histogram(
+    "bus_delivery_lag_seconds",
+    "From publishing a committed change to handing it to a subscriber (wall clocks of both "
+    "processes).",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
