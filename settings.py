@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = Field(
         64, ge=1, description="Events held per subscriber before it is resynced instead."
     )
+    jobs_interval_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How often the scheduled points jobs run inside the service; 0 = never "
+        "(run them with `app.py jobs run` instead).",
+    )
 
     @property
     def uses_dev_secret(self) -> bool:

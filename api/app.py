@@ -18,9 +18,11 @@ from api.health import healthz, metrics, readyz
 from api.middleware import RequestIdMiddleware
 from db.client import collections, connect, ensure_indexes
 from db.commit import Writer
+from db.jobs import JobRunner, running
 from db.reads import Reads
 from loyalty.program import ProgramDef, parse_program
-from resolvers.context import Services
+from loyalty.schedule import due_at
+from resolvers.context import Services, utc_now
 from schema.build import build_schema
 from settings import Settings
 from subscriptions.bus import build_bus
@@ -59,19 +61,21 @@ def create_app(
         await ensure_indexes(c)
         bus = build_bus(settings.redis_url, settings.subscriber_queue_size)
         await bus.connect()
-        services = Services(
-            program=program,
-            reads=Reads(c),
-            writer=Writer(client, c, bus.publish_committed),
-            bus=bus,
-        )
+        writer = Writer(client, c, bus.publish_committed, lambda m: due_at(m, program))
+        services = Services(program=program, reads=Reads(c), writer=writer, bus=bus)
         app.state.mongo = client
         app.state.services = services
+        app.state.jobs = JobRunner(c, writer, program)
         log.info("app.started", extra={"redis": bool(settings.redis_url)})
         try:
             if on_ready is not None:
                 await on_ready(services)
-            yield
+            if settings.jobs_interval_seconds > 0:
+                # Every process runs the loop; the lease lets one of them work at a time.
+                async with running(app.state.jobs, settings.jobs_interval_seconds, utc_now):
+                    yield
+            else:
+                yield
         finally:
             await bus.disconnect()
             await client.close()

@@ -18,6 +18,8 @@ class ErrorCode(str, Enum):
     IDENTIFIER_TAKEN = "IDENTIFIER_TAKEN"
     ALREADY_MERGED = "ALREADY_MERGED"
     ALREADY_REVERSED = "ALREADY_REVERSED"
+    # Beside the contract: an activity over its cap (recorded, no points), sent as a warning.
+    LIMIT_REACHED = "LIMIT_REACHED"
 
 
 class DomainError(Exception):

@@ -41,6 +41,11 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "redeemReward": frozenset({M, P, A, D}),
     "useIssuedReward": frozenset({M, P, D}),
     "memberUpdated": frozenset({M, P, A, D, S}),
+    "recordActivity": frozenset({M, P, D, S}),
+    "reverseEntry": frozenset({A, D, S}),
+    "recordReturn": frozenset({P, A, D, S}),
+    "adjustPoints": frozenset({A, D}),
+    "programStats": frozenset({D}),
 }
 
 

@@ -6,8 +6,8 @@ import logging
 from collections.abc import Iterator
 
 import strawberry
+from graphql import ASTValidationRule, GraphQLError, OperationDefinitionNode
 from graphql import ExecutionResult as GraphQLExecutionResult
-from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -15,8 +15,9 @@ from strawberry.extensions import (
     ParserCache,
     SchemaExtension,
     ValidationCache,
+    max_aliases,
+    query_depth_limiter,
 )
-from strawberry.extensions import max_aliases, query_depth_limiter
 from strawberry.types import ExecutionContext
 
 from schema.enums import Role
@@ -106,7 +107,7 @@ def build_schema(max_depth: int = 12) -> strawberry.Schema:
     # The limit rules are classes built once here. QueryDepthLimiter and MaxAliasesLimiter build
     # a new class per instance, and extensions are instantiated per request; the rule classes are
     # part of the ValidationCache key, so per-request classes would make every lookup a miss.
-    limit_rules = [
+    limit_rules: list[type[ASTValidationRule]] = [
         query_depth_limiter.create_validator(max_depth, None),
         max_aliases.create_validator(MAX_ALIASES),
     ]

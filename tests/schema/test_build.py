@@ -24,7 +24,7 @@ def _validation_cache_info(schema: object) -> object:
     for factory in schema.extensions:  # type: ignore[attr-defined]
         extension = factory()
         if isinstance(extension, ValidationCache):
-            return extension.cached_validate_document.cache_info()
+            return extension.cached_validate_document.cache_info()  # type: ignore[attr-defined]
     raise AssertionError("the schema has no ValidationCache")
 
 
