@@ -4,6 +4,7 @@ python app.py serve [--seed]     serve the API (embedded database when MONGODB_U
 python app.py seed               load the demo members into the configured database
 python app.py token --role POS   print a signed development token
 python app.py sdl                print the served schema
+python app.py jobs run           run the scheduled points jobs once
 """
 
 from __future__ import annotations
@@ -146,6 +147,29 @@ def seed_only(settings: Settings) -> None:
         asyncio.run(run(uri, retry_writes))
 
 
+def jobs_once(settings: Settings, at: str | None) -> None:
+    """Run the scheduled jobs once, at `at` (ISO time) or now, and print what they did."""
+    from datetime import UTC, datetime
+
+    from api.app import create_app
+    from resolvers.context import utc_now
+
+    when = datetime.fromisoformat(at).astimezone(UTC) if at else utc_now()
+    quiet = settings.model_copy(update={"jobs_interval_seconds": 0})
+
+    async def run(uri: str, retry_writes: bool) -> None:
+        app = create_app(quiet, uri, retry_writes=retry_writes)
+        async with app.router.lifespan_context(app):
+            report = await app.state.jobs.run_once(when)
+        if not report.ran:
+            print("another process holds the jobs lease; nothing done")
+        else:
+            print(f"jobs ran at {when.isoformat()}: {report.members} member(s) updated")
+
+    with database(settings) as (uri, retry_writes):
+        asyncio.run(run(uri, retry_writes))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="app.py", description="The member-state API.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -163,6 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     token_cmd.add_argument("--hours", type=float, default=12.0)
     sdl_cmd = commands.add_parser("sdl", help="print the served schema (SDL)")
     sdl_cmd.add_argument("--out", type=Path, help="write it to this file instead")
+    jobs_cmd = commands.add_parser("jobs", help="scheduled points jobs")
+    jobs_cmd.add_argument("action", choices=["run"], help="run: every due job once")
+    jobs_cmd.add_argument("--at", help="the time to run as (ISO 8601, default now)")
     args = parser.parse_args(argv)
 
     overrides = {
@@ -184,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.role == "POS" and not args.store:
             parser.error("a POS token needs --store")
         print(dev_token(settings, args.role, args.member_id, args.store, args.hours))
+    elif args.command == "jobs":
+        jobs_once(settings, args.at)
     elif args.command == "sdl":
         from schema.build import build_schema
 

@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     test_kill_after_commit: bool = Field(
         False, description="Tests only: SIGKILL the process between a commit and its publish."
     )
+    jobs_interval_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How often the scheduled points jobs run inside the service; 0 = never "
+        "(run them with `app.py jobs run` instead).",
+    )
 
     @property
     def uses_dev_secret(self) -> bool:

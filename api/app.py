@@ -18,9 +18,11 @@ from api.telemetry import RequestTelemetry, WebSocketGauge
 from api.web import web_routes
 from db.client import collections, connect, ensure_indexes
 from db.commit import Writer
+from db.jobs import JobRunner, running
 from db.reads import Reads
 from loyalty.program import ProgramDef, parse_program
-from resolvers.context import Services
+from loyalty.schedule import due_at
+from resolvers.context import Services, utc_now
 from schema.build import build_schema
 from settings import Settings
 from subscriptions.bus import build_bus
@@ -73,19 +75,27 @@ def create_app(
             kill_after_commit=settings.test_kill_after_commit,
         )
         await outbox.start()
-        services = Services(
-            program=program,
-            reads=Reads(c),
-            writer=Writer(client, c, outbox.after_commit, stage=outbox.stage),
-            bus=bus,
+        writer = Writer(
+            client,
+            c,
+            outbox.after_commit,
+            stage=outbox.stage,
+            schedule=lambda m: due_at(m, program),
         )
+        services = Services(program=program, reads=Reads(c), writer=writer, bus=bus)
         app.state.mongo = client
         app.state.services = services
+        app.state.jobs = JobRunner(c, writer, program)
         log.info("app.started", extra={"redis": bool(settings.redis_url)})
         try:
             if on_ready is not None:
                 await on_ready(services)
-            yield
+            if settings.jobs_interval_seconds > 0:
+                # Every process runs the loop; the lease lets one of them work at a time.
+                async with running(app.state.jobs, settings.jobs_interval_seconds, utc_now):
+                    yield
+            else:
+                yield
         finally:
             await outbox.stop()
             await bus.disconnect()

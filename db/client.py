@@ -21,6 +21,7 @@ class Collections:
     ledger: AsyncCollection[Doc]
     issued_rewards: AsyncCollection[Doc]
     idempotency: AsyncCollection[Doc]
+    leases: AsyncCollection[Doc]
 
 
 def connect(uri: str, *, retry_writes: bool) -> AsyncMongoClient[Doc]:
@@ -41,6 +42,7 @@ def collections(db: AsyncDatabase[Doc]) -> Collections:
         ledger=db["ledger"],
         issued_rewards=db["issued_rewards"],
         idempotency=db["idempotency"],
+        leases=db["leases"],
     )
 
 
@@ -56,6 +58,15 @@ async def ensure_indexes(c: Collections) -> None:
         [
             IndexModel([("memberId", ASCENDING), ("seq", DESCENDING)], name="member_seq"),
             IndexModel([("memberId", ASCENDING), ("orderId", ASCENDING)], name="member_order"),
+            # programStats: the points issued, redeemed and expired in a period.
+            IndexModel([("recordedAt", ASCENDING)], name="recorded"),
+        ]
+    )
+    # The job runner finds members whose scheduled work is due; activity for programStats.
+    await c.members.create_indexes(
+        [
+            IndexModel([("dueAt", ASCENDING)], name="due"),
+            IndexModel([("lastActivityAt", ASCENDING)], name="last_activity"),
         ]
     )
     await c.issued_rewards.create_indexes(

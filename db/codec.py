@@ -7,6 +7,7 @@ from typing import Any
 from loyalty.duplicates import match_keys
 from loyalty.model import (
     Balance,
+    ChallengeState,
     Consents,
     Identifier,
     IdentifierKind,
@@ -16,6 +17,7 @@ from loyalty.model import (
     LedgerEntryKind,
     LedgerEntryStatus,
     Member,
+    PointsLot,
     Profile,
     TierState,
 )
@@ -49,6 +51,7 @@ def member_to_doc(m: Member) -> Doc:
                 "push": p.consents.push,
                 "personalization": p.consents.personalization,
             },
+            "answers": [[k, v] for k, v in p.answers],
         },
         "identifiers": [
             {
@@ -70,10 +73,29 @@ def member_to_doc(m: Member) -> Doc:
             "tierId": m.tier.tier_id,
             "qualifyingPoints": m.tier.qualifying_points,
             "since": m.tier.since,
+            "months": [[month, points] for month, points in m.tier.months],
+            "belowSince": m.tier.below_since,
+            "reviewAt": m.tier.review_at,
         },
         "lastActivityAt": m.last_activity_at,
         "referredBy": m.referred_by,
         "changeVersions": dict(m.change_versions),
+        "lots": [
+            [lot.seq, lot.points, lot.earned_at, lot.expires_at, lot.available_at] for lot in m.lots
+        ],
+        "counters": dict(m.counters),
+        "challenges": {
+            k: {
+                "period": c.period,
+                "progress": c.progress,
+                "seen": list(c.seen),
+                "done": c.completed,
+            }
+            for k, c in m.challenges.items()
+        },
+        "referralPaid": m.referral_paid,
+        "birthdayYear": m.birthday_year,
+        "dormantAt": m.dormant_at,
     }
 
 
@@ -95,6 +117,7 @@ def member_from_doc(d: Doc) -> Member:
             consents=Consents(
                 email=c["email"], sms=c["sms"], push=c["push"], personalization=c["personalization"]
             ),
+            answers=tuple((k, v) for k, v in p.get("answers") or ()),
         ),
         identifiers=tuple(
             Identifier(
@@ -107,11 +130,26 @@ def member_from_doc(d: Doc) -> Member:
         ),
         balance=Balance(available=b["available"], pending=b["pending"], lifetime=b["lifetime"]),
         tier=TierState(
-            tier_id=t["tierId"], qualifying_points=t["qualifyingPoints"], since=t["since"]
+            tier_id=t["tierId"],
+            qualifying_points=t["qualifyingPoints"],
+            since=t["since"],
+            months=tuple((m, p) for m, p in t.get("months") or ()),
+            below_since=t.get("belowSince"),
+            review_at=t.get("reviewAt"),
         ),
         last_activity_at=d.get("lastActivityAt"),
         referred_by=d.get("referredBy"),
         change_versions=dict(d.get("changeVersions") or {}),
+        # Lots are stored as short arrays: a member with 500 open lots stays a small document.
+        lots=tuple(PointsLot(*lot) for lot in d.get("lots") or ()),
+        counters=dict(d.get("counters") or {}),
+        challenges={
+            k: ChallengeState(c["period"], c["progress"], tuple(c["seen"]), c["done"])
+            for k, c in (d.get("challenges") or {}).items()
+        },
+        referral_paid=bool(d.get("referralPaid")),
+        birthday_year=d.get("birthdayYear"),
+        dormant_at=d.get("dormantAt"),
     )
 
 
@@ -134,6 +172,10 @@ def entry_to_doc(e: LedgerEntry) -> Doc:
         "actor": e.actor,
         "orderId": e.order_id,
         "reversedBy": e.reversed_by,
+        "amount": e.amount,
+        "returnedAmount": e.returned_amount,
+        "returnedPoints": e.returned_points,
+        "reverses": e.reverses,
     }
 
 
@@ -156,6 +198,10 @@ def entry_from_doc(d: Doc) -> LedgerEntry:
         actor=d["actor"],
         order_id=d.get("orderId"),
         reversed_by=d.get("reversedBy"),
+        amount=d.get("amount"),
+        returned_amount=d.get("returnedAmount"),
+        returned_points=d.get("returnedPoints") or 0,
+        reverses=d.get("reverses"),
     )
 
 

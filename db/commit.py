@@ -15,7 +15,7 @@ import hashlib
 import json
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,18 +34,18 @@ from db.codec import (
     member_to_doc,
 )
 from db.reads import identifier_key
-from loyalty.changes import Outcome
+from loyalty.changes import ENTRY_SLOTS, Outcome
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import (
     ChangeKind,
     IdentifierKind,
     IssuedReward,
     LedgerEntry,
+    LedgerEntryStatus,
     Member,
 )
 
 MAX_ATTEMPTS = 60
-ENTRY_SLOTS = 16  # entries one change may write; seq = version * ENTRY_SLOTS + position
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,9 @@ class Committed:
     issued: IssuedReward | None
     store_id: str | None
     replayed: bool = False
+    related: tuple[Committed, ...] = ()  # other members changed in the same transaction
+    limit_reached: str | None = None
+    quiet: bool = False  # bookkeeping only (no new version): nothing to publish
 
 
 class IdentifierTaken(Exception):
@@ -104,11 +107,23 @@ class TxReads:
         doc = await self._c.issued_rewards.find_one({"_id": issued_id}, session=self._session)
         return issued_from_doc(doc) if doc else None
 
+    async def entry(self, entry_id: str) -> LedgerEntry | None:
+        doc = await self._c.ledger.find_one({"_id": entry_id}, session=self._session)
+        return entry_from_doc(doc) if doc else None
+
+    async def entries_for_order(self, member_id: str, order_id: str) -> list[LedgerEntry]:
+        """A member's entries of one order (index member_order), oldest first."""
+        docs = self._c.ledger.find(
+            {"memberId": member_id, "orderId": order_id}, session=self._session
+        ).sort("seq", 1)
+        return [entry_from_doc(d) async for d in docs]
+
 
 Decide = Callable[[Member | None, TxReads], Awaitable[Outcome]]
 OnCommit = Callable[[Committed], Awaitable[None]]
 # Writes more documents inside the change's transaction (the outbox of subscriptions/outbox.py).
 Stage = Callable[[AsyncClientSession, Committed], Awaitable[None]]
+Schedule = Callable[[Member], datetime | None]
 
 
 class Writer:
@@ -118,11 +133,14 @@ class Writer:
         c: Collections,
         on_commit: OnCommit,
         stage: Stage | None = None,
+        schedule: Schedule | None = None,
     ) -> None:
         self._client = client
         self._c = c
         self._on_commit = on_commit
         self._stage = stage
+        # When a member's scheduled work falls due, stored as `dueAt` for the job runner.
+        self._schedule = schedule
 
     async def commit(
         self,
@@ -156,9 +174,21 @@ class Writer:
                 if earlier is None:  # pragma: no cover - the record was just seen
                     continue
                 return earlier
-            await self._on_commit(committed)
+            await self._publish(committed)
             return committed
         raise RuntimeError(f"member {member_id}: too much contention, gave up after retries")
+
+    async def _publish(self, committed: Committed) -> None:
+        """After the commit only: the change, then the other members it changed."""
+        for done in (committed, *committed.related):
+            if not done.quiet:
+                await self._on_commit(done)
+
+    def _doc(self, member: Member) -> Doc:
+        doc = member_to_doc(member)
+        if self._schedule is not None:
+            doc["dueAt"] = self._schedule(member)
+        return doc
 
     async def _replay(self, idem: IdempotencyKey) -> Committed | None:
         record = await self._c.idempotency.find_one({"_id": idem.record_id})
@@ -178,6 +208,7 @@ class Writer:
             issued=issued_from_doc(result["issued"]) if result.get("issued") else None,
             store_id=result.get("storeId"),
             replayed=True,
+            limit_reached=result.get("limitReached"),
         )
 
     async def _run(
@@ -195,19 +226,50 @@ class Writer:
             if doc is None:
                 raise DomainError(ErrorCode.NOT_FOUND, "no such member", ("input", "memberId"))
             before = member_from_doc(doc)
-        outcome = await decide(before, TxReads(c, session))
+        tx = TxReads(c, session)
+        outcome = await decide(before, tx)
+        now = datetime.now(UTC)
+        committed = await self._apply(session, before, outcome, actor, now)
+        related: list[Committed] = []
+        for other in outcome.related:
+            doc = await c.members.find_one({"_id": other.member_id}, session=session)
+            if doc is None:
+                continue
+            them = member_from_doc(doc)
+            earlier = await tx.entries_for_order(them.id, other.order_id) if other.order_id else []
+            theirs = other.apply(them, earlier)
+            if theirs is not None:
+                related.append(await self._apply(session, them, theirs, actor, now))
+        committed = replace(committed, related=tuple(related))
+        if idem is not None:
+            await self._record(session, idem, committed, now)
+        return committed
+
+    async def _apply(
+        self,
+        session: AsyncClientSession,
+        before: Member | None,
+        outcome: Outcome,
+        actor: str,
+        now: datetime,
+    ) -> Committed:
+        """Write one member's outcome: the member, identifiers, entries, marks, rewards."""
+        c = self._c
         after = outcome.member
+        quiet = not outcome.changes
         if before is None:
-            await c.members.insert_one(member_to_doc(after), session=session)
+            await c.members.insert_one(self._doc(after), session=session)
         else:
-            assert after.version == before.version + 1, "a change raises the version by one"
+            step = 0 if quiet else 1
+            assert after.version == before.version + step, "a change raises the version by one"
             moved = await c.members.replace_one(
-                {"_id": before.id, "version": before.version}, member_to_doc(after), session=session
+                {"_id": before.id, "version": before.version}, self._doc(after), session=session
             )
             if moved.matched_count != 1:
                 raise _VersionMoved()
+        if quiet:
+            return Committed(after, (), (), None, None, quiet=True)
         await self._sync_identifiers(session, before, after)
-        now = datetime.now(UTC)
         entries = tuple(
             LedgerEntry(
                 id=ids.new_id(ids.ENTRY),
@@ -226,11 +288,30 @@ class Writer:
                 available_at=draft.available_at,
                 actor=actor,
                 order_id=draft.order_id,
+                amount=draft.amount,
+                reverses=draft.reverses,
             )
             for position, draft in enumerate(outcome.entries)
         )
         if entries:
             await c.ledger.insert_many([entry_to_doc(e) for e in entries], session=session)
+        for mark in outcome.marks:
+            fields: dict[str, Any] = {}
+            if mark.reversed_by is not None:
+                fields["reversedBy"] = entries[mark.reversed_by].id
+            if mark.returned_amount is not None:
+                fields["returnedAmount"] = mark.returned_amount
+            if mark.returned_points is not None:
+                fields["returnedPoints"] = mark.returned_points
+            await c.ledger.update_one(
+                {"_id": mark.entry_id, "memberId": after.id}, {"$set": fields}, session=session
+            )
+        if outcome.released:
+            await c.ledger.update_many(
+                {"memberId": after.id, "seq": {"$in": list(outcome.released)}},
+                {"$set": {"status": LedgerEntryStatus.AVAILABLE.value}},
+                session=session,
+            )
         issued = None
         if outcome.issue is not None:
             draft = outcome.issue
@@ -249,11 +330,17 @@ class Writer:
             await c.issued_rewards.replace_one(
                 {"_id": issued.id}, issued_to_doc(issued), session=session
             )
-        committed = Committed(after, outcome.changes, entries, issued, outcome.store_id)
+        committed = Committed(
+            after,
+            outcome.changes,
+            entries,
+            issued,
+            outcome.store_id,
+            limit_reached=outcome.limit_reached,
+        )
         if self._stage is not None:
+            # Each member's change is its own event, staged with the commit that makes it.
             await self._stage(session, committed)
-        if idem is not None:
-            await self._record(session, idem, committed, now)
         return committed
 
     async def _sync_identifiers(
@@ -283,6 +370,7 @@ class Writer:
             "entries": [entry_to_doc(e) for e in done.entries],
             "issued": issued_to_doc(done.issued) if done.issued else None,
             "storeId": done.store_id,
+            "limitReached": done.limit_reached,
         }
         try:
             await self._c.idempotency.insert_one(

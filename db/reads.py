@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from db.client import Collections
 from db.codec import entry_from_doc, issued_from_doc, member_from_doc
-from loyalty.model import IdentifierKind, IssuedReward, LedgerEntry, Member
+from loyalty.model import IdentifierKind, IssuedReward, LedgerEntry, LedgerEntryKind, Member
+from loyalty.stats import Figures
 
 
 def identifier_key(kind: IdentifierKind, value: str) -> str:
@@ -17,6 +19,10 @@ def identifier_key(kind: IdentifierKind, value: str) -> str:
 class Reads:
     def __init__(self, c: Collections) -> None:
         self._c = c
+
+    @property
+    def collections(self) -> Collections:
+        return self._c
 
     async def members(self, ids: Sequence[str]) -> dict[str, Member]:
         # `_id: {$in}` keeps to the _id index (no top-level operator in the filter).
@@ -66,3 +72,43 @@ class Reads:
     async def issued_reward(self, issued_id: str) -> IssuedReward | None:
         doc = await self._c.issued_rewards.find_one({"_id": issued_id})
         return issued_from_doc(doc) if doc else None
+
+
+async def stats_figures(c: Collections, start: datetime, end: datetime) -> Figures:
+    """The sums behind programStats: counts on indexed fields, and one grouped pass each over
+    the period's ledger entries and over the balances."""
+    members = await c.members.count_documents({})
+    active = [
+        await c.members.count_documents({"lastActivityAt": {"$gte": end - timedelta(days=d)}})
+        for d in (30, 90)
+    ]
+    by_kind: dict[LedgerEntryKind, tuple[int, int]] = {}
+    period = await c.ledger.aggregate(
+        [
+            {"$match": {"recordedAt": {"$gte": start, "$lt": end}}},
+            {
+                "$group": {
+                    "_id": "$kind",
+                    "gains": {"$sum": {"$cond": [{"$gt": ["$points", 0]}, "$points", 0]}},
+                    "losses": {"$sum": {"$cond": [{"$lt": ["$points", 0]}, "$points", 0]}},
+                }
+            },
+        ]
+    )
+    async for row in period:
+        by_kind[LedgerEntryKind(row["_id"])] = (int(row["gains"]), int(row["losses"]))
+    held = await c.members.aggregate(
+        [
+            {
+                "$group": {
+                    "_id": None,
+                    "available": {"$sum": "$balance.available"},
+                    "pending": {"$sum": "$balance.pending"},
+                }
+            }
+        ]
+    )
+    outstanding = 0
+    async for row in held:
+        outstanding = int(row["available"]) + int(row["pending"])
+    return Figures(members, active[0], active[1], by_kind, outstanding)

@@ -6,6 +6,7 @@ entries and issued rewards, or nothing at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -13,11 +14,19 @@ from loyalty.model import (
     ChangeKind,
     IssuedReward,
     IssuedRewardStatus,
+    LedgerEntry,
     LedgerEntryKind,
     LedgerEntryStatus,
     Member,
 )
 from loyalty.program import Channel
+
+ENTRY_SLOTS = 16  # entries one change may write; seq = version * ENTRY_SLOTS + position
+
+
+def entry_seq(version: int, position: int) -> int:
+    """The seq the entry at `position` of the change that makes `version` will have."""
+    return version * ENTRY_SLOTS + position
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,8 @@ class EntryDraft:
     reason: str | None = None
     available_at: datetime | None = None
     order_id: str | None = None
+    amount: str | None = None
+    reverses: str | None = None  # the id of the entry a REVERSAL takes back
 
 
 @dataclass(frozen=True)
@@ -49,6 +60,28 @@ class IssueDraft:
 
 
 @dataclass(frozen=True)
+class EntryMark:
+    """A change to an earlier entry: reversed by one of this change's entries, or returned."""
+
+    entry_id: str
+    reversed_by: int | None = None  # position in Outcome.entries of the reversing entry
+    returned_amount: str | None = None
+    returned_points: int | None = None
+
+
+@dataclass(frozen=True)
+class Related:
+    """A change of another member that commits in the same transaction (a referrer's bonus).
+
+    `apply` is a pure rule on that member's state; None means nothing to do after all.
+    """
+
+    member_id: str
+    apply: Callable[[Member, list[LedgerEntry]], Outcome | None]
+    order_id: str | None = None  # that member's entries with this order id are passed in
+
+
+@dataclass(frozen=True)
 class Outcome:
     member: Member  # the state after the change, version already raised by one
     changes: tuple[ChangeKind, ...]
@@ -56,15 +89,28 @@ class Outcome:
     issue: IssueDraft | None = None
     used_reward: IssuedReward | None = None  # an issued reward whose status this change moves
     store_id: str | None = None
+    marks: tuple[EntryMark, ...] = ()
+    released: tuple[int, ...] = ()  # seqs of PENDING entries that became AVAILABLE
+    related: tuple[Related, ...] = ()
+    limit_reached: str | None = None  # why an activity earned nothing (recorded anyway)
 
 
-def advance(before: Member, after: Member, changes: list[ChangeKind], now: datetime) -> Member:
-    """`after` at version + 1, with the change kinds stamped and the activity time moved on."""
+def advance(
+    before: Member,
+    after: Member,
+    changes: list[ChangeKind],
+    now: datetime,
+    *,
+    active: bool = True,
+) -> Member:
+    """`after` at version + 1, with the change kinds stamped and, for the member's own doings
+    (not scheduled jobs or corrections), the activity time moved on."""
     version = before.version + 1
     stamped = dict(before.change_versions)
     for kind in changes:
         stamped[kind.value] = version
-    return replace(after, version=version, change_versions=stamped, last_activity_at=now)
+    moved = replace(after, version=version, change_versions=stamped)
+    return replace(moved, last_activity_at=now) if active else moved
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,9 @@ from loyalty.model import (
     Profile,
     TierState,
 )
+from loyalty.points import dormant_at
 from loyalty.program import Channel, ProgramDef
+from loyalty.purchases import welcome_bonus
 
 MAX_NAME = 100
 
@@ -88,9 +90,14 @@ def enroll(
         referred_by=referred_by,
     )
     changes = [ChangeKind.ENROLLED]
+    joined, entries = welcome_bonus(blank, program, ctx)
+    if entries:
+        changes.append(ChangeKind.POINTS_EARNED)
+    joined = replace(joined, dormant_at=dormant_at(ctx.now, program))
     return Outcome(
-        member=advance(blank, blank, changes, ctx.now),
+        member=advance(blank, joined, changes, ctx.now),
         changes=tuple(changes),
+        entries=entries,
         store_id=ctx.store_id,
     )
 

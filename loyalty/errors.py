@@ -19,6 +19,8 @@ class ErrorCode(str, Enum):
     ALREADY_MERGED = "ALREADY_MERGED"
     ALREADY_REVERSED = "ALREADY_REVERSED"
     LAST_IDENTIFIER = "LAST_IDENTIFIER"
+    # Beside the contract: an activity over its cap (recorded, no points), sent as a warning.
+    LIMIT_REACHED = "LIMIT_REACHED"
 
 
 class DomainError(Exception):

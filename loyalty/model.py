@@ -33,6 +33,10 @@ class ChangeKind(str, Enum):
     REWARD_USED = "REWARD_USED"
     TIER_CHANGED = "TIER_CHANGED"
     CHALLENGE_PROGRESSED = "CHALLENGE_PROGRESSED"
+    # Beside the contract: pending points became spendable (a scheduled release).
+    POINTS_RELEASED = "POINTS_RELEASED"
+    # Beside the contract: an activity was recorded (it may have earned nothing).
+    ACTIVITY_RECORDED = "ACTIVITY_RECORDED"
 
 
 class LedgerEntryKind(str, Enum):
@@ -83,6 +87,8 @@ class Profile:
     preferred_channel: Channel | None = None
     preferred_store_id: str | None = None
     consents: Consents = field(default_factory=Consents)
+    # Zero-party data: what the member told us when completing the profile (key -> answer).
+    answers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,8 +101,39 @@ class Balance:
 @dataclass(frozen=True)
 class TierState:
     tier_id: str
-    qualifying_points: int
+    qualifying_points: int  # inside the rolling window, as of the last change
     since: datetime
+    # Qualifying points per calendar month ("YYYY-MM", points), only months inside the window:
+    # the rolling sum is exact and the list stays as short as the window.
+    months: tuple[tuple[str, int], ...] = ()
+    below_since: datetime | None = None  # first re-evaluation that found the points too low
+    review_at: datetime | None = None  # the next re-evaluation (None on the first tier)
+
+
+@dataclass(frozen=True)
+class PointsLot:
+    """Points earned together, spent and expired together, oldest first.
+
+    `seq` is the ledger entry that created the lot, so a reversal finds what is left of it.
+    """
+
+    seq: int
+    points: int  # still open
+    earned_at: datetime
+    expires_at: datetime | None
+    available_at: datetime | None = None  # set while pending: when the points become spendable
+
+    @property
+    def pending(self) -> bool:
+        return self.available_at is not None
+
+
+@dataclass(frozen=True)
+class ChallengeState:
+    period: str  # "YYYY-MM" or "ever"
+    progress: int = 0
+    seen: tuple[str, ...] = ()  # distinct stores counted this period
+    completed: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +151,13 @@ class Member:
     # The last version at which each kind of change happened: the union of kinds since
     # any version is exact and costs nothing to keep (14 keys at most).
     change_versions: dict[str, int] = field(default_factory=dict)
+    lots: tuple[PointsLot, ...] = ()  # open lots only: bounded by what the member holds
+    # Activity caps: "KIND:window[:key]" -> count; windowed keys are dropped once past.
+    counters: dict[str, int] = field(default_factory=dict)
+    challenges: dict[str, ChallengeState] = field(default_factory=dict)
+    referral_paid: bool = False  # the referrer's bonus for this member was paid
+    birthday_year: int | None = None  # the last year the birthday bonus was given
+    dormant_at: datetime | None = None  # inactivity expiry: when everything expires
 
     def changes_since(self, version: int) -> list[ChangeKind]:
         """Every kind of change after `version`, in the enum's order."""
@@ -139,6 +183,10 @@ class LedgerEntry:
     actor: str
     order_id: str | None = None
     reversed_by: str | None = None
+    amount: str | None = None  # the purchase amount (Decimal as text), for partial returns
+    returned_amount: str | None = None  # returned so far
+    returned_points: int = 0  # points taken back so far by partial returns
+    reverses: str | None = None  # for a REVERSAL: the entry it takes back
 
 
 @dataclass(frozen=True)

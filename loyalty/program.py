@@ -34,6 +34,89 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class ActivityKind(str, Enum):
+    APP_SESSION = "APP_SESSION"
+    PRODUCT_VIEW = "PRODUCT_VIEW"
+    STORE_VISIT = "STORE_VISIT"
+    REVIEW = "REVIEW"
+    REFERRAL = "REFERRAL"
+    SURVEY = "SURVEY"
+    SOCIAL_SHARE = "SOCIAL_SHARE"
+    APP_DOWNLOAD = "APP_DOWNLOAD"
+    SUPPORT_CONTACT = "SUPPORT_CONTACT"
+    PROFILE_COMPLETED = "PROFILE_COMPLETED"
+
+
+class ExpiryPolicy(str, Enum):
+    NONE = "none"  # points never expire
+    FIFO = "fifo"  # each lot expires `validity_months` after it was earned, oldest first
+    INACTIVITY = "inactivity"  # everything expires after `inactivity_months` without activity
+
+
+class NegativeBalancePolicy(str, Enum):
+    ALLOW = "allow"  # a reversal of spent points leaves a debt that blocks redemption
+    WRITE_OFF = "write_off"  # the spent part is written off: the balance stops at zero
+
+
+class ActivityDef(_Strict):
+    points: int = Field(0, ge=0, le=1_000_000)
+    cap: int | None = Field(
+        None, ge=1, le=1000, description="REVIEW: per calendar month; SOCIAL_SHARE: per ISO week."
+    )
+
+
+class PointsPolicy(_Strict):
+    expiry: ExpiryPolicy = ExpiryPolicy.NONE
+    validity_months: int = Field(12, ge=1, le=120)
+    inactivity_months: int = Field(18, ge=1, le=120)
+    notice_days: int = Field(30, ge=0, le=365, description="expiringSoon looks this far ahead.")
+    negative_balance: NegativeBalancePolicy = NegativeBalancePolicy.ALLOW
+
+
+class TieringDef(_Strict):
+    qualifying_months: int = Field(12, ge=1, le=60, description="The rolling window.")
+    grace_days: int = Field(30, ge=0, le=730, description="Below the threshold this long first.")
+
+
+class ReferralDef(_Strict):
+    welcome_bonus: int = Field(0, ge=0, le=1_000_000)
+    referrer_bonus: int = Field(0, ge=0, le=1_000_000)
+
+
+class BirthdayDef(_Strict):
+    bonus: int = Field(0, ge=0, le=1_000_000)
+
+
+class ChallengeKind(str, Enum):
+    DISTINCT_STORES = "distinct_stores"  # check-ins (STORE_VISIT) at `goal` different stores
+    CATEGORY_ITEMS = "category_items"  # `goal` items of `category` bought
+    ACTIVITY = "activity"  # `goal` activities of kind `activity`
+
+
+class ChallengePeriod(str, Enum):
+    MONTH = "month"  # progress restarts each calendar month; paid at most once a month
+    EVER = "ever"  # paid once in the member's life
+
+
+class ChallengeDef(_Strict):
+    id: Slug
+    name: str = Field(min_length=1)
+    kind: ChallengeKind
+    goal: int = Field(ge=1, le=10_000)
+    reward_points: int = Field(ge=0, le=1_000_000)
+    period: ChallengePeriod = ChallengePeriod.MONTH
+    category: str | None = None
+    activity: ActivityKind | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> ChallengeDef:
+        if self.kind is ChallengeKind.CATEGORY_ITEMS and not self.category:
+            raise ValueError("a category_items challenge needs `category`")
+        if self.kind is ChallengeKind.ACTIVITY and self.activity is None:
+            raise ValueError("an activity challenge needs `activity`")
+        return self
+
+
 class TierDef(_Strict):
     id: Slug
     name: str = Field(min_length=1)
@@ -64,6 +147,12 @@ class ProgramDef(_Strict):
     default_phone_region: str = Field("NL", pattern=r"^[A-Z]{2}$")
     tiers: tuple[TierDef, ...] = Field(min_length=1)
     rewards: tuple[RewardDef, ...] = ()
+    points: PointsPolicy = PointsPolicy()
+    tiering: TieringDef = TieringDef()
+    referral: ReferralDef = ReferralDef()
+    birthday: BirthdayDef = BirthdayDef()
+    activities: dict[ActivityKind, ActivityDef] = Field(default_factory=dict)
+    challenges: tuple[ChallengeDef, ...] = ()
 
     @field_validator("tiers")
     @classmethod
@@ -89,6 +178,8 @@ class ProgramDef(_Strict):
                 raise ValueError(
                     f"rewards.{index}.minimum_tier: unknown tier {reward.minimum_tier!r}"
                 )
+        if len({c.id for c in self.challenges}) != len(self.challenges):
+            raise ValueError("challenges: ids must be unique")
         top = max(t.earn_multiplier for t in self.tiers)
         if self.max_purchase_amount * self.earn_rate * top > INT32_MAX:
             raise ValueError("max_purchase_amount x earn_rate x multiplier overflows 32-bit points")
@@ -101,6 +192,10 @@ class ProgramDef(_Strict):
             if tier.id == tier_id:
                 return tier
         raise KeyError(tier_id)
+
+    def activity(self, kind: ActivityKind) -> ActivityDef:
+        """An activity the file leaves out is recorded and earns nothing."""
+        return self.activities.get(kind, ActivityDef())
 
     def reward(self, reward_id: str) -> RewardDef | None:
         for reward in self.rewards:
@@ -123,11 +218,16 @@ def parse_program(text: str, source: str = "program file") -> ProgramDef:
     if not isinstance(program, dict):
         raise ProgramFileError(f"{source} is invalid:\n  program: must be a table")
     body = dict(program)
-    extra = set(raw) - {"program", "tiers", "rewards"}
+    sections = ("points", "tiering", "referral", "birthday", "activities")
+    extra = set(raw) - {"program", "tiers", "rewards", "challenges", *sections}
     if extra:
         raise ProgramFileError(f"{source}: unknown top-level key(s): {', '.join(sorted(extra))}")
     body["tiers"] = raw.get("tiers", [])
     body["rewards"] = raw.get("rewards", [])
+    body["challenges"] = raw.get("challenges", [])
+    for section in sections:
+        if section in raw:
+            body[section] = raw[section]
     try:
         return ProgramDef.model_validate(body)
     except ValidationError as exc:

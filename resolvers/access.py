@@ -44,6 +44,11 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "unlinkIdentifier": frozenset({M, A, D}),
     "duplicateCandidates": frozenset({A, D}),
     "memberUpdated": frozenset({M, P, A, D, S}),
+    "recordActivity": frozenset({M, P, D, S}),
+    "reverseEntry": frozenset({A, D, S}),
+    "recordReturn": frozenset({P, A, D, S}),
+    "adjustPoints": frozenset({A, D}),
+    "programStats": frozenset({D}),
 }
 
 

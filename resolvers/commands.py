@@ -5,6 +5,7 @@ the rules are in loyalty/, the atomicity in db/commit.py.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,12 +15,12 @@ from typing import Any
 
 from db import ids
 from db.commit import Committed, IdempotencyKey, IdentifierTaken, TxReads, fingerprint
-from loyalty import enrollment, identity, purchases, rewards
+from loyalty import activities, adjustments, enrollment, identity, purchases, returns, rewards
 from loyalty.changes import Context, Outcome
 from loyalty.errors import DomainError, ErrorCode
-from loyalty.model import IdentifierKind, Member, Profile
+from loyalty.model import IdentifierKind, LedgerEntry, Member, Profile
 from loyalty.money import check_currency, parse_amount
-from loyalty.program import Channel
+from loyalty.program import ActivityKind, Channel
 from resolvers.access import Role, Viewer, allowed
 from resolvers.context import Services
 
@@ -27,6 +28,8 @@ MAX_IDENTIFIERS = 10
 MAX_LINES = 500
 MAX_KEY = 200
 MAX_ORDER_ID = 100
+MAX_ATTRIBUTES = 4096  # characters of an activity's attributes JSON
+MAX_REFERRAL_CHAIN = 50
 CLOCK_SKEW = timedelta(minutes=5)
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread at a till
 
@@ -61,6 +64,27 @@ class PurchaseLine:
     sku: str
     quantity: int
     unit_price: str
+    category: str | None = None
+
+
+def parse_attributes(text: str | None) -> dict[str, str]:
+    """An activity's attributes: a JSON object of scalar values, kept as text."""
+    if text is None or not text.strip():
+        return {}
+    where = ("input", "attributes")
+    if len(text) > MAX_ATTRIBUTES:
+        raise _invalid(f"at most {MAX_ATTRIBUTES} characters", "attributes")
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError:
+        raise DomainError(ErrorCode.INVALID_INPUT, "attributes must be a JSON object", where)
+    if not isinstance(raw, dict) or not all(
+        isinstance(v, str | int | float | bool) for v in raw.values()
+    ):
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, "attributes must be a JSON object of plain values", where
+        )
+    return {str(k)[:100]: str(v)[:500] for k, v in raw.items()}
 
 
 class Commands:
@@ -163,13 +187,10 @@ class Commands:
             preferred_store_id=store_id,
             consents=enrollment.merge_consents(Profile().consents, consents),
         )
-        if referred_by is not None and (
-            ids.kind_of(referred_by) != ids.MEMBER
-            or await self._s.reads.member(referred_by) is None
-        ):
-            raise _invalid("no member has this id", "referredBy")
-        idem = self._idem("enrollMember", idempotency_key, request)
         member_id = ids.new_id(ids.MEMBER)
+        if referred_by is not None:
+            await self._check_referrer(member_id, referred_by, normalised)
+        idem = self._idem("enrollMember", idempotency_key, request)
         ctx = self._ctx(channel, store_id)
         program = self._s.program
 
@@ -177,6 +198,26 @@ class Commands:
             return enrollment.enroll(member_id, normalised, profile, program, ctx, referred_by)
 
         return await self._commit(None, decide, idem, ("input", "identifiers"))
+
+    async def _check_referrer(
+        self, member_id: str, referred_by: str, identifiers: list[tuple[IdentifierKind, str]]
+    ) -> None:
+        referrer = (
+            await self._s.reads.member(referred_by)
+            if ids.kind_of(referred_by) == ids.MEMBER
+            else None
+        )
+        if referrer is None:
+            raise _invalid("no member has this id", "referredBy")
+        if {(i.kind, i.value) for i in referrer.identifiers} & set(identifiers):
+            raise _invalid("a member cannot refer themselves", "referredBy")
+        chain: list[str] = []
+        up = referrer.referred_by
+        while up is not None and up not in chain and len(chain) < MAX_REFERRAL_CHAIN:
+            chain.append(up)
+            found = await self._s.reads.member(up)
+            up = found.referred_by if found else None
+        purchases.check_referral(member_id, referrer.id, chain)
 
     async def update_profile(
         self,
@@ -234,10 +275,15 @@ class Commands:
         idem = self._idem("recordPurchase", idempotency_key, request)
         assert idem is not None
         ctx = self._ctx(channel, store_id)
+        categories = tuple(
+            (line.category.strip().lower(), line.quantity)
+            for line in lines or ()
+            if line.category and line.category.strip()
+        )
 
         async def decide(member: Member | None, _: TxReads) -> Outcome:
             assert member is not None
-            return purchases.record_purchase(member, value, order, when, program, ctx)
+            return purchases.record_purchase(member, value, order, when, program, ctx, categories)
 
         return await self._commit(member_id, decide, idem, ("input",))
 
@@ -335,6 +381,122 @@ class Commands:
 
         return await self._commit(member_id, decide, None, field)
 
+    async def record_activity(
+        self,
+        member_id: str,
+        *,
+        kind: ActivityKind,
+        channel: Channel,
+        store_id: str | None,
+        attributes: str | None,
+        occurred_at: datetime | None,
+        idempotency_key: str,
+        request: dict[str, Any],
+    ) -> Committed:
+        store_id = self._store(store_id)
+        await self._member("recordActivity", member_id, store_id)
+        program = self._s.program
+        values = parse_attributes(attributes)
+        _check_at(occurred_at, self._now, "occurredAt")
+        idem = self._idem("recordActivity", idempotency_key, request)
+        ctx = self._ctx(channel, store_id)
+
+        async def decide(member: Member | None, _: TxReads) -> Outcome:
+            assert member is not None
+            return activities.record_activity(member, kind, values, program, ctx)
+
+        return await self._commit(member_id, decide, idem, ("input",))
+
+    async def adjust_points(
+        self,
+        member_id: str,
+        *,
+        points: int,
+        reason: str,
+        idempotency_key: str,
+        request: dict[str, Any],
+    ) -> Committed:
+        await self._member("adjustPoints", member_id, None)
+        adjustments.check_reason(reason)
+        program = self._s.program
+        idem = self._idem("adjustPoints", idempotency_key, request)
+        ctx = self._ctx()
+
+        async def decide(member: Member | None, _: TxReads) -> Outcome:
+            assert member is not None
+            return adjustments.adjust(member, points, reason, program, ctx)
+
+        return await self._commit(member_id, decide, idem, ("input",))
+
+    async def reverse_entry(
+        self, entry_id: str, *, reason: str, idempotency_key: str, request: dict[str, Any]
+    ) -> Committed:
+        field = ("input", "entryId")
+        found = (
+            (await self._s.reads.entries([entry_id])).get(entry_id)
+            if ids.kind_of(entry_id) == ids.ENTRY
+            else None
+        )
+        if found is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "no such entry", field)
+        await self._member("reverseEntry", found.member_id, None, "entryId")
+        text = adjustments.check_reason(reason)
+        returns.check_reversible(found)
+        program = self._s.program
+        idem = self._idem("reverseEntry", idempotency_key, request)
+        ctx = self._ctx()
+
+        async def decide(member: Member | None, tx: TxReads) -> Outcome:
+            assert member is not None
+            entry = await tx.entry(entry_id)  # as of this transaction: reversed meanwhile?
+            assert entry is not None
+            dependents = await _dependents(tx, entry)
+            return returns.reverse_entry(member, entry, dependents, text, program, ctx)
+
+        return await self._commit(found.member_id, decide, idem, field)
+
+    async def record_return(
+        self,
+        member_id: str,
+        *,
+        order_id: str,
+        returned_amount: str,
+        reason: str | None,
+        store_id: str | None,
+        idempotency_key: str,
+        request: dict[str, Any],
+    ) -> Committed:
+        store_id = self._store(store_id)
+        await self._member("recordReturn", member_id, store_id)
+        program = self._s.program
+        value = parse_amount(returned_amount, program, ("input", "returnedAmount"))
+        order = _check_text(order_id, MAX_ORDER_ID, "orderId")
+        text = adjustments.check_reason(reason) if reason else None
+        idem = self._idem("recordReturn", idempotency_key, request)
+        ctx = self._ctx(None, store_id)
+
+        async def decide(member: Member | None, tx: TxReads) -> Outcome:
+            assert member is not None
+            found = await tx.entries_for_order(member.id, order)
+            earn = next((e for e in found if e.kind.value == "EARN"), None)
+            if earn is None:
+                raise DomainError(
+                    ErrorCode.NOT_FOUND, "no purchase with this order id", ("input", "orderId")
+                )
+            dependents = [e for e in found if e.id != earn.id]
+            return returns.record_return(member, earn, value, dependents, text, program, ctx)
+
+        return await self._commit(member_id, decide, idem, ("input",))
+
+
+async def _dependents(tx: TxReads, entry: LedgerEntry) -> list[LedgerEntry]:
+    """The other entries of the entry's order: bonuses that depended on the purchase."""
+    if entry.order_id is None:
+        return []
+    return [
+        e for e in await tx.entries_for_order(entry.member_id, entry.order_id) if e.id != entry.id
+    ]
+
 
 def _check_lines(lines: Sequence[PurchaseLine] | None) -> None:
     if not lines:
@@ -346,6 +508,8 @@ def _check_lines(lines: Sequence[PurchaseLine] | None) -> None:
         _check_text(line.sku, 100, *where, "sku")
         if not 0 < line.quantity <= 100_000:
             raise _invalid("quantity must be 1 to 100000", *where, "quantity")
+        if line.category is not None and len(line.category) > 100:
+            raise _invalid("at most 100 characters", *where, "category")
         try:
             price = Decimal(line.unit_price)
         except InvalidOperation:

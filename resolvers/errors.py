@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from graphql import GraphQLError
 
-from loyalty.errors import DomainError
+from loyalty.errors import DomainError, ErrorCode
 from schema.payloads import UserError
 
 
@@ -14,6 +14,11 @@ def user_errors(error: DomainError) -> list[UserError]:
             code=error.code, message=error.message, field=list(error.field) if error.field else None
         )
     ]
+
+
+def warning(message: str) -> UserError:
+    """A remark on a change that was committed: an activity over its cap earned nothing."""
+    return UserError(code=ErrorCode.LIMIT_REACHED, message=message, field=None)
 
 
 def forbidden(message: str = "not allowed for this token") -> GraphQLError:

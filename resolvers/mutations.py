@@ -9,7 +9,7 @@ from db.commit import Committed
 from loyalty.errors import DomainError
 from resolvers.commands import Commands, PurchaseLine
 from resolvers.context import Context
-from resolvers.errors import user_errors
+from resolvers.errors import user_errors, warning
 from resolvers.pending import not_implemented
 from schema import inputs, payloads
 from schema.types import IssuedReward, LedgerEntry, Member
@@ -88,7 +88,9 @@ async def record_purchase(
             channel=input.channel,
             store_id=input.store_id,
             order_id=input.order_id,
-            lines=[PurchaseLine(x.sku, x.quantity, x.unit_price) for x in input.lines or []],
+            lines=[
+                PurchaseLine(x.sku, x.quantity, x.unit_price, x.category) for x in input.lines or []
+            ],
             occurred_at=input.occurred_at,
             idempotency_key=input.idempotency_key,
             request=_request(input),
@@ -175,19 +177,80 @@ def merge_members(input: inputs.MergeMembersInput) -> payloads.MergeMembersPaylo
     not_implemented("Mutation.mergeMembers")
 
 
-def record_activity(input: inputs.RecordActivityInput) -> payloads.RecordActivityPayload:
-    not_implemented("Mutation.recordActivity")
-
-
-def reverse_entry(input: inputs.ReverseEntryInput) -> payloads.ReverseEntryPayload:
-    not_implemented("Mutation.reverseEntry")
-
-
-def adjust_points(input: inputs.AdjustPointsInput) -> payloads.AdjustPointsPayload:
-    not_implemented("Mutation.adjustPoints")
-
-
 def record_action_outcome(
     input: inputs.RecordActionOutcomeInput,
 ) -> payloads.RecordActionOutcomePayload:
     not_implemented("Mutation.recordActionOutcome")
+
+
+async def record_activity(
+    info: Ctx, input: inputs.RecordActivityInput
+) -> payloads.RecordActivityPayload:
+    try:
+        done = await _commands(info).record_activity(
+            input.member_id,
+            kind=input.kind,
+            channel=input.channel,
+            store_id=input.store_id,
+            attributes=input.attributes,
+            occurred_at=input.occurred_at,
+            idempotency_key=input.idempotency_key,
+            request=_request(input),
+        )
+    except DomainError as e:
+        return payloads.RecordActivityPayload(member=None, entry=None, user_errors=user_errors(e))
+    return payloads.RecordActivityPayload(
+        member=Member(state=done.member),
+        entry=_entry(done),
+        user_errors=[],
+        warnings=[warning(done.limit_reached)] if done.limit_reached else [],
+    )
+
+
+async def reverse_entry(info: Ctx, input: inputs.ReverseEntryInput) -> payloads.ReverseEntryPayload:
+    try:
+        done = await _commands(info).reverse_entry(
+            input.entry_id,
+            reason=input.reason,
+            idempotency_key=input.idempotency_key,
+            request=_request(input),
+        )
+    except DomainError as e:
+        return payloads.ReverseEntryPayload(member=None, entry=None, user_errors=user_errors(e))
+    return payloads.ReverseEntryPayload(
+        member=Member(state=done.member), entry=_entry(done), user_errors=[]
+    )
+
+
+async def adjust_points(info: Ctx, input: inputs.AdjustPointsInput) -> payloads.AdjustPointsPayload:
+    try:
+        done = await _commands(info).adjust_points(
+            input.member_id,
+            points=input.points,
+            reason=input.reason,
+            idempotency_key=input.idempotency_key,
+            request=_request(input),
+        )
+    except DomainError as e:
+        return payloads.AdjustPointsPayload(member=None, entry=None, user_errors=user_errors(e))
+    return payloads.AdjustPointsPayload(
+        member=Member(state=done.member), entry=_entry(done), user_errors=[]
+    )
+
+
+async def record_return(info: Ctx, input: inputs.RecordReturnInput) -> payloads.RecordReturnPayload:
+    try:
+        done = await _commands(info).record_return(
+            input.member_id,
+            order_id=input.order_id,
+            returned_amount=input.returned_amount,
+            reason=input.reason,
+            store_id=input.store_id,
+            idempotency_key=input.idempotency_key,
+            request=_request(input),
+        )
+    except DomainError as e:
+        return payloads.RecordReturnPayload(member=None, entry=None, user_errors=user_errors(e))
+    return payloads.RecordReturnPayload(
+        member=Member(state=done.member), entry=_entry(done), user_errors=[]
+    )

@@ -11,10 +11,6 @@ from graphql import GraphQLError
 
 PENDING: dict[str, str] = {
     "Mutation.mergeMembers": "identity spine",
-    "Mutation.reverseEntry": "points economy",
-    "Mutation.adjustPoints": "points economy",
-    "Mutation.recordActivity": "points economy",
-    "Member.challenges": "points economy",
     "Member.churnRisk": "decisioning",
     "Member.nextBestActions": "decisioning",
     "Mutation.recordActionOutcome": "decisioning",

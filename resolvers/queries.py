@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import strawberry
+from graphql import GraphQLError
 from strawberry.types import Info
 
 from db import ids
+from db.reads import stats_figures
 from loyalty import duplicates
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.identity import normalise
 from loyalty.model import IdentifierKind
+from loyalty.stats import stats
 from resolvers.access import allowed
 from resolvers.context import Context
 from resolvers.errors import forbidden, top_level
 from schema.identity import DuplicateCandidate
-from schema.types import IssuedReward, LedgerEntry, Member, Node, Program, Reward
+from schema.types import (
+    IssuedReward,
+    LedgerEntry,
+    Member,
+    Money,
+    Node,
+    Program,
+    ProgramStats,
+    Reward,
+)
+
+MAX_STATS_DAYS = 3660
 
 Ctx = Info[Context, None]
 
@@ -111,3 +127,36 @@ async def duplicate_candidates(
         for c, m in zip(ranked, loaded, strict=True)
         if m is not None
     ]
+
+
+async def program_stats(
+    info: Ctx, period_start: datetime | None = None, period_end: datetime | None = None
+) -> ProgramStats:
+    """KPIs for admins; the period defaults to the 30 days up to now."""
+    _check(info, "programStats")
+    end = (period_end or info.context.now).astimezone(UTC)
+    start = (period_start or end - timedelta(days=30)).astimezone(UTC)
+    if start >= end or end - start > timedelta(days=MAX_STATS_DAYS):
+        raise GraphQLError(
+            f"periodStart must be before periodEnd, at most {MAX_STATS_DAYS} days apart",
+            extensions={"code": "INVALID_INPUT"},
+        )
+    services = info.context.services
+    figures = await stats_figures(services.reads.collections, start, end)
+    kpi = stats(figures, start, end, services.program)
+    return ProgramStats(
+        period_start=kpi.start,
+        period_end=kpi.end,
+        members=kpi.members,
+        active_members_30d=kpi.active_30d,
+        active_members_90d=kpi.active_90d,
+        points_issued=kpi.issued,
+        points_redeemed=kpi.redeemed,
+        points_expired=kpi.expired,
+        points_reversed=kpi.reversed,
+        points_outstanding=kpi.outstanding,
+        redemption_rate=kpi.redemption_rate,
+        outstanding_liability=Money(
+            amount=str(kpi.liability), currency_code=services.program.currency
+        ),
+    )

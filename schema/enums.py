@@ -6,6 +6,7 @@ import strawberry
 
 from loyalty import model
 from loyalty.errors import ErrorCode
+from loyalty.program import ActivityKind as DomainActivityKind
 from loyalty.program import Channel as DomainChannel
 from resolvers.access import Role as DomainRole
 
@@ -48,18 +49,12 @@ class ActionKind(Enum):
     COMPLETE_PROFILE = "COMPLETE_PROFILE"
 
 
-@strawberry.enum(description="Behaviour worth recording: it earns points or feeds decisions.")
-class ActivityKind(Enum):
-    APP_SESSION = "APP_SESSION"
-    PRODUCT_VIEW = "PRODUCT_VIEW"
-    STORE_VISIT = "STORE_VISIT"
-    REVIEW = "REVIEW"
-    REFERRAL = "REFERRAL"
-    SURVEY = "SURVEY"
-    SOCIAL_SHARE = "SOCIAL_SHARE"
-    APP_DOWNLOAD = "APP_DOWNLOAD"
-    SUPPORT_CONTACT = "SUPPORT_CONTACT"
-    PROFILE_COMPLETED = "PROFILE_COMPLETED"
+ActivityKind = DomainActivityKind
+strawberry.enum(
+    ActivityKind,
+    name="ActivityKind",
+    description="Behaviour worth recording: it earns points or feeds decisions.",
+)
 
 
 @strawberry.enum(description="What happened to a next best action once shown or sent.")

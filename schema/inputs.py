@@ -144,3 +144,15 @@ class RecordActionOutcomeInput:
     action_id: ID
     outcome: ActionOutcome
     channel: Channel
+
+
+@strawberry.input(description="Goods of a purchase came back: points are taken back in proportion.")
+class RecordReturnInput:
+    member_id: ID
+    order_id: str = strawberry.field(description="The order of the purchase.")
+    returned_amount: str = strawberry.field(
+        description="Decimal string: the money refunded; the whole amount reverses the purchase."
+    )
+    idempotency_key: str
+    store_id: ID | None = None
+    reason: str | None = None

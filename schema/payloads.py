@@ -59,6 +59,11 @@ class RecordActivityPayload:
     member: Member | None
     entry: LedgerEntry | None
     user_errors: list[UserError]
+    warnings: list[UserError] = strawberry.field(
+        default_factory=list,
+        description="Recorded, with a remark: LIMIT_REACHED when the activity earned nothing "
+        "because its cap was reached.",
+    )
 
 
 @strawberry.type
@@ -93,4 +98,13 @@ class AdjustPointsPayload:
 @strawberry.type
 class RecordActionOutcomePayload:
     member: Member | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class RecordReturnPayload:
+    member: Member | None
+    entry: LedgerEntry | None = strawberry.field(
+        description="The REVERSAL entry; null when the returned share rounds to no points."
+    )
     user_errors: list[UserError]

@@ -7,7 +7,7 @@ import strawberry
 from resolvers import mutations, queries, subscriptions
 from schema import payloads
 from schema.identity import DuplicateCandidate
-from schema.types import Member, MemberUpdate, Node, Program, StoreEvent
+from schema.types import Member, MemberUpdate, Node, Program, ProgramStats, StoreEvent
 
 
 @strawberry.type
@@ -34,6 +34,11 @@ class Query:
             "Members who may be the same person as this one (for agents deciding on a merge), "
             "most reasons first; first is 1 to 50."
         ),
+    )
+    program_stats: ProgramStats = strawberry.field(
+        resolver=queries.program_stats,
+        description="Program KPIs (ADMIN): members, activity, points issued, redeemed and "
+        "expired in the period (default: the last 30 days), outstanding points and liability.",
     )
 
 
@@ -73,6 +78,11 @@ class Mutation:
     )
     adjust_points: payloads.AdjustPointsPayload = strawberry.mutation(
         resolver=mutations.adjust_points, description="Correct a balance, with a reason."
+    )
+    record_return: payloads.RecordReturnPayload = strawberry.mutation(
+        resolver=mutations.record_return,
+        description="Goods came back: take back the purchase's points in proportion to the "
+        "amount returned; the whole amount reverses the purchase and its dependent bonuses.",
     )
     record_action_outcome: payloads.RecordActionOutcomePayload = strawberry.mutation(
         resolver=mutations.record_action_outcome,

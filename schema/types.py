@@ -11,10 +11,12 @@ from strawberry.types import Info
 
 from db import ids
 from loyalty import model
+from loyalty.challenges import current as challenge_state
 from loyalty.money import points_value
+from loyalty.points import expiring_soon
 from loyalty.program import ProgramDef, RewardDef, TierDef
 from loyalty.rewards import effective_status, is_eligible, is_reversible
-from loyalty.tiers import TierProgress, progress_of
+from loyalty.tiers import TierProgress, progress_of, qualifying_at
 from resolvers.context import Context
 from resolvers.pending import not_implemented
 from schema.enums import (
@@ -63,6 +65,12 @@ class Consents:
     personalization: bool
 
 
+@strawberry.type(description="One answer the member gave about themselves (zero-party data).")
+class ProfileAnswer:
+    key: str
+    value: str
+
+
 @strawberry.type(description="The member's personal details and preferences.")
 class Profile:
     first_name: str | None
@@ -73,6 +81,11 @@ class Profile:
     preferred_channel: Channel | None
     preferred_store_id: strawberry.ID | None
     consents: Consents
+    answers: list[ProfileAnswer] = strawberry.field(
+        default_factory=list,
+        description="What the member told us when completing the profile, e.g. preferred "
+        "categories (recordActivity PROFILE_COMPLETED attributes).",
+    )
 
     @classmethod
     def of(cls, p: model.Profile) -> Profile:
@@ -90,6 +103,7 @@ class Profile:
             consents=Consents(
                 email=c.email, sms=c.sms, push=c.push, personalization=c.personalization
             ),
+            answers=[ProfileAnswer(key=k, value=v) for k, v in p.answers],
         )
 
 
@@ -102,6 +116,7 @@ class ExpiringPoints:
 @strawberry.type(description="The member's points: spendable, pending and ever earned.")
 class PointsBalance:
     state: strawberry.Private[model.Balance]
+    member: strawberry.Private[model.Member | None] = None
 
     @strawberry.field(description="Points spendable now.")
     def available(self) -> int:
@@ -124,11 +139,14 @@ class PointsBalance:
         )
 
     @strawberry.field(
-        description="Points due to expire within the notice window, soonest first. "
-        "Empty while the program has no expiry policy."
+        description="Points due to expire within the program's notice window, soonest first "
+        "(lots expiring at the same moment together). Empty while the program has no expiry."
     )
-    def expiring_soon(self) -> list[ExpiringPoints]:
-        return []
+    def expiring_soon(self, info: Info[Context, None]) -> list[ExpiringPoints]:
+        if self.member is None:
+            return []
+        due = expiring_soon(self.member, info.context.now, _program(info))
+        return [ExpiringPoints(points=points, expires_at=at) for at, points in due]
 
 
 @strawberry.type(description="A tier of the program.")
@@ -170,8 +188,8 @@ class TierStatus:
         return Tier(state=upcoming) if upcoming else None
 
     @strawberry.field(description="Qualifying points inside the program's qualification window.")
-    def qualifying_points(self) -> int:
-        return self.state.qualifying_points
+    def qualifying_points(self, info: Info[Context, None]) -> int:
+        return qualifying_at(self.state, info.context.now, _program(info))
 
     @strawberry.field(description="Qualifying points still needed for `next`; null at the top.")
     def points_to_next(self, info: Info[Context, None]) -> int | None:
@@ -187,7 +205,8 @@ class TierStatus:
 
     def _progress(self, info: Info[Context, None]) -> TierProgress:
         program = _program(info)
-        return progress_of(self.state.qualifying_points, program.tier(self.state.tier_id), program)
+        points = qualifying_at(self.state, info.context.now, program)
+        return progress_of(points, program.tier(self.state.tier_id), program)
 
 
 @strawberry.type(description="A reward of the catalogue.")
@@ -312,6 +331,18 @@ class LedgerEntry(Node):
     def reversible(self) -> bool:
         return is_reversible(self.state)
 
+    @strawberry.field(description="Who made the change: the token's subject (agent, till, job).")
+    def actor(self) -> str:
+        return self.state.actor
+
+    @strawberry.field(description="For a REVERSAL: the id of the entry it takes back.")
+    def reverses(self) -> strawberry.ID | None:
+        return strawberry.ID(self.state.reverses) if self.state.reverses else None
+
+    @strawberry.field(description="For a purchase: the money returned so far (decimal string).")
+    def returned_amount(self) -> str | None:
+        return self.state.returned_amount
+
 
 @strawberry.type(description="Paging information of a connection.")
 class PageInfo:
@@ -407,7 +438,7 @@ class Member(Node):
 
     @strawberry.field
     def balance(self) -> PointsBalance:
-        return PointsBalance(state=self.state.balance)
+        return PointsBalance(state=self.state.balance, member=self.state)
 
     @strawberry.field
     def tier(self) -> TierStatus:
@@ -434,9 +465,23 @@ class Member(Node):
             Reward(state=r) for r in program.rewards if is_eligible(self.state, r, channel, program)
         ]
 
-    @strawberry.field
-    def challenges(self) -> list[ChallengeProgress]:
-        not_implemented("Member.challenges")
+    @strawberry.field(description="Every challenge of the program, in its current period.")
+    def challenges(self, info: Info[Context, None]) -> list[ChallengeProgress]:
+        now = info.context.now
+        shown = []
+        for challenge in _program(info).challenges:
+            state = challenge_state(self.state, challenge, now)
+            shown.append(
+                ChallengeProgress(
+                    challenge_id=strawberry.ID(challenge.id),
+                    name=challenge.name,
+                    progress=state.progress,
+                    goal=challenge.goal,
+                    completed=state.completed,
+                    reward_points=challenge.reward_points,
+                )
+            )
+        return shown
 
     @strawberry.field(description="The member's ledger, newest first; `first` at most 100.")
     async def activity(
@@ -531,3 +576,27 @@ class StoreEvent:
     kind: ChangeKind
     member: Member
     at: datetime
+
+
+@strawberry.type(description="Program KPIs for admins, over a period.")
+class ProgramStats:
+    period_start: datetime
+    period_end: datetime
+    members: int = strawberry.field(description="Members enrolled, all time.")
+    active_members_30d: int = strawberry.field(description="Active in the 30 days to periodEnd.")
+    active_members_90d: int = strawberry.field(description="Active in the 90 days to periodEnd.")
+    points_issued: int = strawberry.field(
+        description="Earned and bonus points, plus positive adjustments, in the period."
+    )
+    points_redeemed: int
+    points_expired: int
+    points_reversed: int
+    points_outstanding: int = strawberry.field(
+        description="Available + pending points held by all members now."
+    )
+    redemption_rate: float = strawberry.field(
+        description="pointsRedeemed / pointsIssued in the period; 0 when nothing was issued."
+    )
+    outstanding_liability: Money = strawberry.field(
+        description="What the outstanding points are worth at the point value."
+    )

@@ -138,8 +138,8 @@ def test_unknown_keys_are_refused(text: str, path: str) -> None:
 
 
 def test_unknown_top_level_table_is_refused() -> None:
-    message = refused(VALID + "\n[challenges]\nx = 1\n")
-    assert "unknown top-level key(s): challenges" in message
+    message = refused(VALID + "\n[promotions]\nx = 1\n")
+    assert "unknown top-level key(s): promotions" in message
 
 
 def test_tiers_must_start_at_zero() -> None:

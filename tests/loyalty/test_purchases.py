@@ -56,7 +56,10 @@ def enrolled(program: ProgramDef, at: datetime) -> Member:
 
 
 def at_tier(member: Member, tier_id: str, qualifying: int) -> Member:
-    return replace(member, tier=replace(member.tier, tier_id=tier_id, qualifying_points=qualifying))
+    """The member holding `tier_id` with `qualifying` points earned this month (T0's)."""
+    months = (("2025-03", qualifying),) if qualifying else ()
+    tier = replace(member.tier, tier_id=tier_id, qualifying_points=qualifying, months=months)
+    return replace(member, tier=tier)
 
 
 def buy(
