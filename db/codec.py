@@ -17,6 +17,7 @@ from loyalty.model import (
     LedgerEntryKind,
     LedgerEntryStatus,
     Member,
+    MergeRecord,
     PointsLot,
     Profile,
     TierState,
@@ -96,6 +97,8 @@ def member_to_doc(m: Member) -> Doc:
         "referralPaid": m.referral_paid,
         "birthdayYear": m.birthday_year,
         "dormantAt": m.dormant_at,
+        "mergedInto": m.merged_into,
+        "merge": _merge_to_doc(m.merge) if m.merge else None,
     }
 
 
@@ -150,6 +153,32 @@ def member_from_doc(d: Doc) -> Member:
         referral_paid=bool(d.get("referralPaid")),
         birthday_year=d.get("birthdayYear"),
         dormant_at=d.get("dormantAt"),
+        merged_into=d.get("mergedInto"),
+        merge=_merge_from_doc(d["merge"]) if d.get("merge") else None,
+    )
+
+
+def _merge_to_doc(r: MergeRecord) -> Doc:
+    before = member_to_doc(r.before)
+    before.pop("matchKeys", None)  # a snapshot must never be found as a duplicate
+    return {
+        "survivorId": r.survivor_id,
+        "at": r.at,
+        "actor": r.actor,
+        "reason": r.reason,
+        "before": before,
+        "movedRewards": list(r.moved_rewards),
+    }
+
+
+def _merge_from_doc(d: Doc) -> MergeRecord:
+    return MergeRecord(
+        survivor_id=d["survivorId"],
+        at=d["at"],
+        actor=d["actor"],
+        reason=d["reason"],
+        before=member_from_doc(d["before"]),
+        moved_rewards=tuple(d.get("movedRewards") or ()),
     )
 
 

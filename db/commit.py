@@ -33,7 +33,7 @@ from db.codec import (
     member_from_doc,
     member_to_doc,
 )
-from db.reads import identifier_key
+from db.reads import MAX_MERGE_HOPS, identifier_key
 from loyalty.changes import ENTRY_SLOTS, Outcome
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import (
@@ -102,6 +102,17 @@ class TxReads:
     def __init__(self, c: Collections, session: AsyncClientSession) -> None:
         self._c = c
         self._session = session
+
+    async def member(self, member_id: str) -> Member | None:
+        """A member as stored, tombstone or not (the change itself follows merges)."""
+        doc = await self._c.members.find_one({"_id": member_id}, session=self._session)
+        return member_from_doc(doc) if doc else None
+
+    async def issued_reward_ids(self, member_id: str) -> tuple[str, ...]:
+        docs = self._c.issued_rewards.find(
+            {"memberId": member_id}, {"_id": 1}, session=self._session
+        )
+        return tuple(sorted([d["_id"] async for d in docs]))
 
     async def issued_reward(self, issued_id: str) -> IssuedReward | None:
         doc = await self._c.issued_rewards.find_one({"_id": issued_id}, session=self._session)
@@ -223,7 +234,13 @@ class Writer:
         before: Member | None = None
         if member_id is not None:
             doc = await c.members.find_one({"_id": member_id}, session=session)
-            if doc is None:
+            for _ in range(MAX_MERGE_HOPS):
+                # A write addressed to a merged member applies to its survivor; read in the
+                # same transaction, so a merge committing meanwhile makes this one run again.
+                if doc is None or not doc.get("mergedInto"):
+                    break
+                doc = await c.members.find_one({"_id": doc["mergedInto"]}, session=session)
+            if doc is None or doc.get("mergedInto"):
                 raise DomainError(ErrorCode.NOT_FOUND, "no such member", ("input", "memberId"))
             before = member_from_doc(doc)
         tx = TxReads(c, session)
@@ -269,7 +286,7 @@ class Writer:
                 raise _VersionMoved()
         if quiet:
             return Committed(after, (), (), None, None, quiet=True)
-        await self._sync_identifiers(session, before, after)
+        await self._sync_identifiers(session, before, after, outcome.absorbs)
         entries = tuple(
             LedgerEntry(
                 id=ids.new_id(ids.ENTRY),
@@ -303,13 +320,18 @@ class Writer:
                 fields["returnedAmount"] = mark.returned_amount
             if mark.returned_points is not None:
                 fields["returnedPoints"] = mark.returned_points
-            await c.ledger.update_one(
-                {"_id": mark.entry_id, "memberId": after.id}, {"$set": fields}, session=session
-            )
+            # By id alone: after a merge the entry may belong to the merged member.
+            await c.ledger.update_one({"_id": mark.entry_id}, {"$set": fields}, session=session)
         if outcome.released:
             await c.ledger.update_many(
                 {"memberId": after.id, "seq": {"$in": list(outcome.released)}},
                 {"$set": {"status": LedgerEntryStatus.AVAILABLE.value}},
+                session=session,
+            )
+        if outcome.absorbs is not None and outcome.adopt_rewards:
+            await c.issued_rewards.update_many(
+                {"_id": {"$in": list(outcome.adopt_rewards)}, "memberId": outcome.absorbs},
+                {"$set": {"memberId": after.id}},
                 session=session,
             )
         issued = None
@@ -344,12 +366,25 @@ class Writer:
         return committed
 
     async def _sync_identifiers(
-        self, session: AsyncClientSession, before: Member | None, after: Member
+        self,
+        session: AsyncClientSession,
+        before: Member | None,
+        after: Member,
+        absorbs: str | None = None,
     ) -> None:
-        """Claim identifiers the change added and release those it removed."""
+        """Claim identifiers the change added and release those it removed; those of a member
+        being merged into this one change owner in place."""
         had = {(i.kind, i.value) for i in before.identifiers} if before else set()
         has = {(i.kind, i.value) for i in after.identifiers}
         for kind, value in sorted(has - had):
+            if absorbs is not None:
+                moved = await self._c.identifiers.update_one(
+                    {"_id": identifier_key(kind, value), "memberId": absorbs},
+                    {"$set": {"memberId": after.id}},
+                    session=session,
+                )
+                if moved.matched_count == 1:
+                    continue
             try:
                 await self._c.identifiers.insert_one(
                     {"_id": identifier_key(kind, value), "memberId": after.id}, session=session

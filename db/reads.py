@@ -16,6 +16,9 @@ def identifier_key(kind: IdentifierKind, value: str) -> str:
     return f"{kind.value}:{value}"
 
 
+MAX_MERGE_HOPS = 8  # merged into a member that was merged in turn, and so on
+
+
 class Reads:
     def __init__(self, c: Collections) -> None:
         self._c = c
@@ -32,6 +35,17 @@ class Reads:
     async def member(self, member_id: str) -> Member | None:
         doc = await self._c.members.find_one({"_id": member_id})
         return member_from_doc(doc) if doc else None
+
+    async def live_member(self, member_id: str) -> Member | None:
+        """The member an id leads to: itself, or the survivor its merge moved it to."""
+        return await self.follow(await self.member(member_id))
+
+    async def follow(self, member: Member | None) -> Member | None:
+        for _ in range(MAX_MERGE_HOPS):
+            if member is None or member.merged_into is None:
+                return member
+            member = await self.member(member.merged_into)
+        return None
 
     async def member_id_by_identifier(self, kind: IdentifierKind, value: str) -> str | None:
         doc = await self._c.identifiers.find_one({"_id": identifier_key(kind, value)})

@@ -93,6 +93,9 @@ class Outcome:
     released: tuple[int, ...] = ()  # seqs of PENDING entries that became AVAILABLE
     related: tuple[Related, ...] = ()
     limit_reached: str | None = None  # why an activity earned nothing (recorded anyway)
+    # A merge: the member whose identifiers and issued rewards (these ids) become ours.
+    absorbs: str | None = None
+    adopt_rewards: tuple[str, ...] = ()
 
 
 def advance(

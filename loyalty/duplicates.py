@@ -64,6 +64,8 @@ def _folded(name: str | None) -> str:
 
 
 def match_keys(member: Member) -> list[MatchKey]:
+    if member.merged_into is not None:
+        return []  # a tombstone is nobody's duplicate: it leads to its survivor
     keys: list[MatchKey] = []
     for identifier in member.identifiers:
         if identifier.kind is IdentifierKind.EMAIL:

@@ -90,7 +90,9 @@ def link(
             )
         added = Identifier(kind=kind, value=value, verified=bool(verified), linked_at=ctx.now)
         identifiers = (*member.identifiers, added)
-    after = replace(member, identifiers=identifiers, profile=_contact(member.profile, identifiers))
+    after = replace(
+        member, identifiers=identifiers, profile=contact_fields(member.profile, identifiers)
+    )
     changes = [ChangeKind.IDENTIFIER_LINKED]
     return Outcome(member=advance(member, after, changes, ctx.now), changes=tuple(changes))
 
@@ -109,12 +111,14 @@ def unlink(member: Member, kind: IdentifierKind, value: str, ctx: Context) -> Ou
             ("input", "identifier"),
         )
     identifiers = tuple(i for i in member.identifiers if i is not held)
-    after = replace(member, identifiers=identifiers, profile=_contact(member.profile, identifiers))
+    after = replace(
+        member, identifiers=identifiers, profile=contact_fields(member.profile, identifiers)
+    )
     changes = [ChangeKind.IDENTIFIER_UNLINKED]
     return Outcome(member=advance(member, after, changes, ctx.now), changes=tuple(changes))
 
 
-def _contact(profile: Profile, identifiers: tuple[Identifier, ...]) -> Profile:
+def contact_fields(profile: Profile, identifiers: tuple[Identifier, ...]) -> Profile:
     """The profile's email and phone follow the identifiers: kept while still linked, else the
     first one of that kind still held (verified first), else none."""
 

@@ -158,10 +158,26 @@ class Member:
     referral_paid: bool = False  # the referrer's bonus for this member was paid
     birthday_year: int | None = None  # the last year the birthday bonus was given
     dormant_at: datetime | None = None  # inactivity expiry: when everything expires
+    # Set on a merged member (a tombstone): the member it now lives on, and what the merge did.
+    merged_into: str | None = None
+    merge: MergeRecord | None = None
 
     def changes_since(self, version: int) -> list[ChangeKind]:
         """Every kind of change after `version`, in the enum's order."""
         return [k for k in ChangeKind if self.change_versions.get(k.value, 0) > version]
+
+
+@dataclass(frozen=True)
+class MergeRecord:
+    """Kept on the merged member: who merged it into whom, when and why, and its state just
+    before, so that an unmerge can give back what moved."""
+
+    survivor_id: str
+    at: datetime
+    actor: str
+    reason: str
+    before: Member  # the merged member as it was at the merge
+    moved_rewards: tuple[str, ...] = ()  # issued rewards that moved to the survivor
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from loyalty.changes import EntryDraft, entry_seq
+from loyalty.changes import ENTRY_SLOTS, EntryDraft, entry_seq
 from loyalty.model import (
     Balance,
     LedgerEntryKind,
@@ -229,6 +229,51 @@ class Book:
             reverses=reverses,
         )
         return entry, written_off
+
+    def absorb(self, lots: list[PointsLot], available: int, description: str) -> None:
+        """Points moved in from another member (a merge), keeping each lot's expiry.
+
+        Available lots arrive under one AVAILABLE entry; `available` may be negative (the
+        other member's debt), which consumes points here first. Each pending lot gets its own
+        PENDING entry so that it becomes available when its own window ends; past the slots
+        one change has, the latest pending lots share one (released with the latest of them).
+        """
+        held = [lot for lot in lots if not lot.pending]
+        if available != 0 or held:
+            seq = self.next_seq
+            self.lots.extend(replace(lot, seq=seq) for lot in held)
+            self.available += available
+            # A debt on either side is paid from the lots, soonest to expire first, so the
+            # lots again hold exactly what is available.
+            in_lots = sum(lot.points for lot in self.lots if not lot.pending)
+            self._consume(in_lots - max(self.available, 0))
+            self._entry(LedgerEntryKind.MERGE, available, description)
+        pending = sorted(
+            (lot for lot in lots if lot.pending), key=lambda lot: lot.available_at or self.now
+        )
+        slots = ENTRY_SLOTS - len(self.entries)
+        groups: list[list[PointsLot]] = [[lot] for lot in pending[: slots - 1]]
+        if len(pending) >= slots:
+            groups.append(pending[slots - 1 :])
+        for group in groups:
+            seq, until = self.next_seq, group[-1].available_at
+            points = sum(lot.points for lot in group)
+            self.lots.extend(replace(lot, seq=seq, available_at=until) for lot in group)
+            self.pending += points
+            self._entry(LedgerEntryKind.MERGE, points, description, pending_until=until)
+        self.lots.sort(key=lambda lot: lot.seq)
+
+    def hand_over(self, description: str) -> None:
+        """Everything held leaves (to the survivor of a merge): the entries take the balance
+        to zero on each side of pending and available, so both still sum to the ledger."""
+        if self.available != 0:
+            self._entry(LedgerEntryKind.MERGE, -self.available, description)
+            self.available = 0
+        if self.pending:
+            pending_until = max(lot.available_at or self.now for lot in self.lots)
+            points, self.pending = self.pending, 0
+            self._entry(LedgerEntryKind.MERGE, -points, description, pending_until=pending_until)
+        self.lots = []
 
     def release_due(self) -> int:
         """Pending lots whose return window has passed become available (debt first)."""

@@ -43,6 +43,7 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "linkIdentifier": frozenset({M, P, A, D}),
     "unlinkIdentifier": frozenset({M, A, D}),
     "duplicateCandidates": frozenset({A, D}),
+    "mergeMembers": frozenset({A, D}),
     "memberUpdated": frozenset({M, P, A, D, S}),
     "recordActivity": frozenset({M, P, D, S}),
     "reverseEntry": frozenset({A, D, S}),

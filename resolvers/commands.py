@@ -119,13 +119,18 @@ class Commands:
     ) -> Member:
         """The member addressed, checked in the contract's order: NOT_FOUND, then FORBIDDEN."""
         member = (
-            await self._s.reads.member(member_id) if ids.kind_of(member_id) == ids.MEMBER else None
+            await self._s.reads.live_member(member_id)
+            if ids.kind_of(member_id) == ids.MEMBER
+            else None
         )
         if member is None:
             raise DomainError(
                 ErrorCode.NOT_FOUND, "no such member", ("input", *(field or ("memberId",)))
             )
-        self._authorise(operation, member_id, store_id)
+        # A merged member's id leads to its survivor; a token of the merged member still acts
+        # for the person it now is.
+        own = self._viewer.member_id == member_id
+        self._authorise(operation, member_id if own else member.id, store_id)
         return member
 
     def _authorise(self, operation: str, member_id: str | None, store_id: str | None) -> None:
@@ -347,39 +352,6 @@ class Commands:
             return rewards.use_issued(member, current, reward, ctx)
 
         return await self._commit(issued.member_id, decide, idem, field)
-
-    async def link_identifier(
-        self, member_id: str, *, kind: IdentifierKind, value: str, verified: bool | None
-    ) -> Committed:
-        """Claim one more identifier for the member; one already held changes nothing (unless
-        it is now verified), one held by another member gets IDENTIFIER_TAKEN."""
-        member = await self._member("linkIdentifier", member_id, None)
-        field = ("input", "identifier", "value")
-        clean = identity.normalise(kind, value, self._s.program.default_phone_region, field)
-        if identity.link_changes_nothing(member, kind, clean, verified):
-            return Committed(member, (), (), None, None)
-        ctx = self._ctx()
-
-        async def decide(current: Member | None, _: TxReads) -> Outcome:
-            assert current is not None
-            return identity.link(current, kind, clean, verified, ctx)
-
-        return await self._commit(member_id, decide, None, field)
-
-    async def unlink_identifier(
-        self, member_id: str, *, kind: IdentifierKind, value: str
-    ) -> Committed:
-        """Release an identifier: it no longer finds the member and is free for another."""
-        await self._member("unlinkIdentifier", member_id, None)
-        field = ("input", "identifier", "value")
-        clean = identity.normalise(kind, value, self._s.program.default_phone_region, field)
-        ctx = self._ctx()
-
-        async def decide(current: Member | None, _: TxReads) -> Outcome:
-            assert current is not None
-            return identity.unlink(current, kind, clean, ctx)
-
-        return await self._commit(member_id, decide, None, field)
 
     async def record_activity(
         self,

@@ -7,9 +7,10 @@ from strawberry.types import Info
 
 from db.commit import Committed
 from loyalty.errors import DomainError
-from resolvers.commands import Commands, PurchaseLine
+from resolvers.commands import PurchaseLine
 from resolvers.context import Context
 from resolvers.errors import user_errors, warning
+from resolvers.identity_commands import IdentityCommands
 from resolvers.pending import not_implemented
 from schema import inputs, payloads
 from schema.types import IssuedReward, LedgerEntry, Member
@@ -17,10 +18,10 @@ from schema.types import IssuedReward, LedgerEntry, Member
 Ctx = Info[Context, None]
 
 
-def _commands(info: Ctx) -> Commands:
+def _commands(info: Ctx) -> IdentityCommands:
     viewer = info.context.viewer
     assert viewer is not None  # the auth gate refuses anonymous operations before this
-    return Commands(info.context.services, viewer, info.context.now)
+    return IdentityCommands(info.context.services, viewer, info.context.now)
 
 
 def _request(data: object) -> dict[str, object]:
@@ -173,8 +174,18 @@ async def unlink_identifier(
     return payloads.UnlinkIdentifierPayload(member=Member(state=done.member), user_errors=[])
 
 
-def merge_members(input: inputs.MergeMembersInput) -> payloads.MergeMembersPayload:
-    not_implemented("Mutation.mergeMembers")
+async def merge_members(info: Ctx, input: inputs.MergeMembersInput) -> payloads.MergeMembersPayload:
+    try:
+        done = await _commands(info).merge_members(
+            input.survivor_id,
+            input.merged_id,
+            reason=input.reason,
+            idempotency_key=input.idempotency_key,
+            request=_request(input),
+        )
+    except DomainError as e:
+        return payloads.MergeMembersPayload(member=None, user_errors=user_errors(e))
+    return payloads.MergeMembersPayload(member=Member(state=done.member), user_errors=[])
 
 
 def record_action_outcome(

@@ -10,7 +10,6 @@ from typing import NoReturn
 from graphql import GraphQLError
 
 PENDING: dict[str, str] = {
-    "Mutation.mergeMembers": "identity spine",
     "Member.churnRisk": "decisioning",
     "Member.nextBestActions": "decisioning",
     "Mutation.recordActionOutcome": "decisioning",

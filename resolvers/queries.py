@@ -45,10 +45,13 @@ def _check(info: Ctx, operation: str, member_id: str | None = None) -> None:
 async def _member(info: Ctx, member_id: str, operation: str) -> Member | None:
     if ids.kind_of(member_id) != ids.MEMBER:
         return None
-    found = await info.context.loaders.member.load(member_id)
+    found = await info.context.services.reads.follow(
+        await info.context.loaders.member.load(member_id)
+    )
     if found is None:
         return None
-    _check(info, operation, member_id)
+    own = info.context.viewer is not None and info.context.viewer.member_id == member_id
+    _check(info, operation, member_id if own else found.id)
     return Member(state=found)
 
 

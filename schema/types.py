@@ -511,6 +511,16 @@ class Member(Node):
     def last_activity_at(self) -> datetime | None:
         return self.state.last_activity_at
 
+    @strawberry.field(
+        description=(
+            "The member this one was merged into, on a merged member's own record; null for a "
+            "live member. `member`, `node` and `memberByIdentifier` follow it to the survivor."
+        )
+    )
+    def merged_into(self) -> strawberry.ID | None:
+        merged_into = self.state.merged_into
+        return strawberry.ID(merged_into) if merged_into else None
+
     @strawberry.field(description="0.0 .. 1.0: how likely the member is to drift away.")
     def churn_risk(self) -> float:
         not_implemented("Member.churnRisk")

@@ -73,3 +73,15 @@ def catch_up(member: Member, since_version: int) -> MemberEvent:
         entry=None,
         coalesced=True,
     )
+
+
+def merged_into(survivor: Member) -> MemberEvent:
+    """What a subscriber of a merged member gets once: the survivor it now follows."""
+    return MemberEvent(
+        member_id=survivor.id,
+        version=survivor.version,
+        changes=(ChangeKind.MERGED,),
+        member=survivor,
+        entry=None,
+        coalesced=True,
+    )

@@ -4,6 +4,10 @@ The stream subscribes first and reads the member second, so a change committed i
 either in the read or on the channel. Events at or below the last version sent are dropped; a
 version gap, a bus reconnect or an overflowed queue makes it re-read the member and send the
 current state as one catch-up whose `changes` are the union of the kinds it stands for.
+
+A merged member's stream follows its survivor: when the merged member's last event (its
+tombstone) arrives, or the id asked for is already a tombstone, the subscriber gets one message
+with MERGED carrying the survivor's id and state, and from then on the survivor's changes.
 """
 
 from __future__ import annotations
@@ -15,13 +19,37 @@ from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import Member
 from subscriptions.bus import EventBus
 from subscriptions.channels import member_channel
-from subscriptions.events import RESYNC, MemberEvent, catch_up, decode
+from subscriptions.events import RESYNC, MemberEvent, catch_up, decode, merged_into
 from subscriptions.metrics import BUS_DELIVERY_LAG, BUS_RESYNCS, SUBSCRIPTIONS_OPEN
 
 LoadMember = Callable[[str], Awaitable[Member | None]]
 
 
+MAX_FOLLOWS = 8  # a survivor merged in turn, and so on
+
+
 async def member_updates(
+    bus: EventBus, load: LoadMember, member_id: str, since_version: int | None
+) -> AsyncIterator[MemberEvent]:
+    following, since = member_id, since_version
+    for _ in range(MAX_FOLLOWS):
+        survivor_id = None
+        async for event in _one_member(bus, load, following, since):
+            if event.member.merged_into is not None:
+                survivor_id = event.member.merged_into
+                break
+            yield event
+        if survivor_id is None:
+            return
+        survivor = await load(survivor_id)
+        if survivor is None:
+            raise DomainError(ErrorCode.NOT_FOUND, f"no member {survivor_id}")
+        yield merged_into(survivor)
+        following, since = survivor.id, survivor.version
+    raise DomainError(ErrorCode.NOT_FOUND, f"{member_id} leads through too many merges")
+
+
+async def _one_member(
     bus: EventBus, load: LoadMember, member_id: str, since_version: int | None
 ) -> AsyncIterator[MemberEvent]:
     async with bus.subscribe(member_channel(member_id)) as events:
@@ -31,8 +59,10 @@ async def member_updates(
             if current is None:
                 raise DomainError(ErrorCode.NOT_FOUND, f"no member {member_id}")
             last = current.version
-            if since_version is not None and current.version > since_version:
-                yield catch_up(current, since_version)
+            if current.merged_into is not None or (
+                since_version is not None and current.version > since_version
+            ):
+                yield catch_up(current, since_version or 0)
             async for event in events:
                 if event.message == RESYNC:
                     BUS_RESYNCS.labels(cause="bus").inc()

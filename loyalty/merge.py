@@ -1,0 +1,194 @@
+"""Merging two accounts of one person: everything the merged member holds moves to the
+survivor, and the merged member becomes a tombstone that leads to it.
+
+What moves: open points lots with their own expiry (pending ones keep their release time),
+the balance (a debt too), qualifying points month by month (the tier is recomputed and never
+lowered), identifiers with their verified flag, issued rewards (moved in the database),
+challenge progress and activity-cap counters (one person, one cap), consents (the more
+restrictive answer wins), and the profile fields the survivor lacks. Each side gets MERGE
+entries so its ledger still sums to its balance; the merged member's own history stays with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from loyalty.changes import Context, Outcome, advance
+from loyalty.errors import DomainError, ErrorCode
+from loyalty.identity import contact_fields
+from loyalty.model import (
+    ChallengeState,
+    ChangeKind,
+    Consents,
+    Identifier,
+    Member,
+    MergeRecord,
+    Profile,
+    TierState,
+)
+from loyalty.points import Book
+from loyalty.program import ProgramDef
+from loyalty.tiers import qualifying_at, rank, upgrade
+
+MAX_REASON = 500
+
+
+def check_pair(survivor: Member, merged: Member) -> None:
+    """The refusals, in the order a client can act on them."""
+    if survivor.id == merged.id:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT, "a member cannot be merged into itself", ("input", "mergedId")
+        )
+    if merged.merged_into is not None:
+        where = "this member" if merged.merged_into == survivor.id else merged.merged_into
+        raise DomainError(
+            ErrorCode.ALREADY_MERGED, f"already merged into {where}", ("input", "mergedId")
+        )
+    if survivor.merged_into is not None:
+        raise DomainError(
+            ErrorCode.ALREADY_MERGED,
+            f"the survivor was itself merged into {survivor.merged_into}: merge into that one",
+            ("input", "survivorId"),
+        )
+
+
+def check_reason(reason: str) -> str:
+    text = " ".join(reason.split())
+    if not text or len(text) > MAX_REASON:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"give a reason of 1 to {MAX_REASON} characters",
+            ("input", "reason"),
+        )
+    return text
+
+
+def merge(
+    survivor: Member,
+    merged: Member,
+    reason: str,
+    moved_rewards: tuple[str, ...],
+    program: ProgramDef,
+    ctx: Context,
+) -> tuple[Outcome, Outcome]:
+    """The survivor's outcome and the merged member's (its tombstone), to commit together."""
+    check_pair(survivor, merged)
+    now = ctx.now
+    note = f"Merged {merged.id} into {survivor.id}"
+
+    book = Book(survivor, program, now)
+    book.absorb(list(merged.lots), merged.balance.available, note)
+    book.lifetime += merged.balance.lifetime
+    tier = _tier(survivor.tier, merged.tier, now, program)
+    identifiers = _identifiers(survivor.identifiers, merged.identifiers)
+    after = replace(
+        book.apply(survivor),
+        identifiers=identifiers,
+        profile=contact_fields(_profile(survivor.profile, merged.profile), identifiers),
+        tier=tier,
+        last_activity_at=_latest(survivor.last_activity_at, merged.last_activity_at),
+        referred_by=survivor.referred_by or merged.referred_by,
+        counters=_summed(survivor.counters, merged.counters),
+        challenges=_challenges(survivor.challenges, merged.challenges),
+        referral_paid=survivor.referral_paid or merged.referral_paid,
+        birthday_year=max(survivor.birthday_year or 0, merged.birthday_year or 0) or None,
+        dormant_at=_latest(survivor.dormant_at, merged.dormant_at),
+    )
+    changes = [ChangeKind.MERGED]
+    if tier.tier_id != survivor.tier.tier_id:
+        changes.append(ChangeKind.TIER_CHANGED)
+    kept = Outcome(
+        member=advance(survivor, after, changes, now, active=False),
+        changes=tuple(changes),
+        entries=tuple(book.entries),
+    )
+
+    out = Book(merged, program, now)
+    out.hand_over(note)
+    record = MergeRecord(survivor.id, now, ctx.actor, reason, merged, moved_rewards)
+    tombstone = replace(
+        out.apply(merged),
+        identifiers=(),
+        profile=replace(merged.profile, email=None, phone=None),
+        counters={},
+        challenges={},
+        merged_into=survivor.id,
+        merge=record,
+    )
+    gone = Outcome(
+        member=advance(merged, tombstone, [ChangeKind.MERGED], now, active=False),
+        changes=(ChangeKind.MERGED,),
+        entries=tuple(out.entries),
+    )
+    return kept, gone
+
+
+def _tier(kept: TierState, other: TierState, now: datetime, program: ProgramDef) -> TierState:
+    """Qualifying points of both, month by month; the higher tier of the two, then any
+    upgrade the sum reaches. Never lower than the survivor held."""
+    months: dict[str, int] = dict(kept.months)
+    for month, points in other.months:
+        months[month] = months.get(month, 0) + points
+    summed = replace(kept, months=tuple(sorted(months.items())))
+    summed = replace(summed, qualifying_points=qualifying_at(summed, now, program))
+    if rank(other.tier_id, program) > rank(kept.tier_id, program):
+        summed = replace(
+            summed,
+            tier_id=other.tier_id,
+            since=now,
+            below_since=other.below_since,
+            review_at=other.review_at,
+        )
+    return upgrade(summed, now, program)
+
+
+def _identifiers(
+    kept: tuple[Identifier, ...], other: tuple[Identifier, ...]
+) -> tuple[Identifier, ...]:
+    held = {(i.kind, i.value) for i in kept}
+    return (*kept, *(i for i in other if (i.kind, i.value) not in held))
+
+
+def _profile(kept: Profile, other: Profile) -> Profile:
+    """The survivor's fields, completed from the other's; consents: both must have said yes."""
+    return replace(
+        kept,
+        first_name=kept.first_name or other.first_name,
+        last_name=kept.last_name or other.last_name,
+        birthday=kept.birthday or other.birthday,
+        preferred_channel=kept.preferred_channel or other.preferred_channel,
+        preferred_store_id=kept.preferred_store_id or other.preferred_store_id,
+        consents=Consents(
+            email=kept.consents.email and other.consents.email,
+            sms=kept.consents.sms and other.consents.sms,
+            push=kept.consents.push and other.consents.push,
+            personalization=kept.consents.personalization and other.consents.personalization,
+        ),
+        answers=kept.answers or other.answers,
+    )
+
+
+def _summed(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
+    return {k: a.get(k, 0) + b.get(k, 0) for k in {*a, *b}}
+
+
+def _challenges(
+    kept: dict[str, ChallengeState], other: dict[str, ChallengeState]
+) -> dict[str, ChallengeState]:
+    """Progress of the same period adds up (stores seen are one set); a completion stays."""
+    out = dict(kept)
+    for key, theirs in other.items():
+        mine = out.get(key)
+        if mine is None or mine.period != theirs.period:
+            if mine is None or theirs.period > mine.period:
+                out[key] = theirs
+            continue
+        seen = tuple(dict.fromkeys((*mine.seen, *theirs.seen)))
+        progress = len(seen) if seen else mine.progress + theirs.progress
+        out[key] = ChallengeState(mine.period, progress, seen, mine.completed or theirs.completed)
+    return out
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return max((t for t in (a, b) if t is not None), default=None)
