@@ -98,6 +98,7 @@ def member_to_doc(m: Member) -> Doc:
         "birthdayYear": m.birthday_year,
         "dormantAt": m.dormant_at,
         "mergedInto": m.merged_into,
+        "mergedFrom": list(m.merged_from),
         "merge": _merge_to_doc(m.merge) if m.merge else None,
     }
 
@@ -154,6 +155,7 @@ def member_from_doc(d: Doc) -> Member:
         birthday_year=d.get("birthdayYear"),
         dormant_at=d.get("dormantAt"),
         merged_into=d.get("mergedInto"),
+        merged_from=tuple(d.get("mergedFrom") or ()),
         merge=_merge_from_doc(d["merge"]) if d.get("merge") else None,
     )
 

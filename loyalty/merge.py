@@ -94,6 +94,8 @@ def merge(
         referral_paid=survivor.referral_paid or merged.referral_paid,
         birthday_year=max(survivor.birthday_year or 0, merged.birthday_year or 0) or None,
         dormant_at=_latest(survivor.dormant_at, merged.dormant_at),
+        # Their entries stay on them: a return of an order bought there is looked up there.
+        merged_from=(*survivor.merged_from, *merged.merged_from, merged.id),
     )
     changes = [ChangeKind.MERGED]
     if tier.tier_id != survivor.tier.tier_id:

@@ -161,6 +161,7 @@ class Member:
     # Set on a merged member (a tombstone): the member it now lives on, and what the merge did.
     merged_into: str | None = None
     merge: MergeRecord | None = None
+    merged_from: tuple[str, ...] = ()  # on a survivor: the members merged into it, oldest first
 
     def changes_since(self, version: int) -> list[ChangeKind]:
         """Every kind of change after `version`, in the enum's order."""

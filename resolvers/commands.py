@@ -449,7 +449,12 @@ class Commands:
 
         async def decide(member: Member | None, tx: TxReads) -> Outcome:
             assert member is not None
-            found = await tx.entries_for_order(member.id, order)
+            found: list[LedgerEntry] = []
+            # The order may have been bought on an account merged into this one since.
+            for owner in (member.id, *reversed(member.merged_from)):
+                found = await tx.entries_for_order(owner, order)
+                if found:
+                    break
             earn = next((e for e in found if e.kind.value == "EARN"), None)
             if earn is None:
                 raise DomainError(

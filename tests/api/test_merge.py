@@ -222,3 +222,31 @@ async def test_a_merge_under_load_on_both_sides_loses_and_doubles_nothing(
         "query($id: ID!) { node(id: $id) { id } }", {"id": gone["id"]}
     )
     assert tombstone_entries["node"]["id"] == kept["id"]
+
+
+RETURN = """
+mutation Return($input: RecordReturnInput!) {
+  recordReturn(input: $input) {
+    member { id balance { available } }
+    userErrors { code message field }
+  }
+}"""
+
+
+async def test_an_order_bought_on_the_merged_account_can_be_returned_after(
+    client: GraphQLClient,
+) -> None:
+    kept, gone = await enroll(client), await enroll(client)
+    order = f"o-{uuid.uuid4().hex[:10]}"
+    assert (await purchase(client, gone["id"], "80.00", orderId=order))["userErrors"] == []
+    await merge(client, kept["id"], gone["id"])
+    body = {
+        "memberId": kept["id"],
+        "orderId": order,
+        "returnedAmount": "20.00",
+        "storeId": "store-001",
+        "idempotencyKey": uuid.uuid4().hex,
+    }
+    returned = (await client.data(RETURN, {"input": body}))["recordReturn"]
+    assert returned["userErrors"] == []
+    assert returned["member"] == {"id": kept["id"], "balance": {"available": 60}}
