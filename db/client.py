@@ -22,6 +22,7 @@ class Collections:
     issued_rewards: AsyncCollection[Doc]
     idempotency: AsyncCollection[Doc]
     leases: AsyncCollection[Doc]
+    audit: AsyncCollection[Doc]
 
 
 def connect(uri: str, *, retry_writes: bool) -> AsyncMongoClient[Doc]:
@@ -43,11 +44,16 @@ def collections(db: AsyncDatabase[Doc]) -> Collections:
         issued_rewards=db["issued_rewards"],
         idempotency=db["idempotency"],
         leases=db["leases"],
+        audit=db["audit"],
     )
 
 
 async def ensure_indexes(c: Collections) -> None:
     """Create every index the queries rely on; a no-op when they already exist."""
+    # The audit trail, newest first: all of it, or one member's (ids rise with time).
+    await c.audit.create_indexes(
+        [IndexModel([("memberId", ASCENDING), ("_id", DESCENDING)], name="member_newest")]
+    )
     # identifiers: the _id is "KIND:normalised value", so the primary key is the race-safe
     # guard that one identifier has one owner; memberId finds a member's identifiers.
     await c.identifiers.create_indexes([IndexModel([("memberId", ASCENDING)])])

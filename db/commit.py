@@ -24,6 +24,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from db import ids
+from db.audit import AuditNote, record_change
 from db.client import Collections, Doc
 from db.codec import (
     entry_from_doc,
@@ -159,11 +160,13 @@ class Writer:
         decide: Decide,
         idem: IdempotencyKey | None,
         actor: str,
+        audit: AuditNote | None = None,
     ) -> Committed:
         """Run `decide` on the member's current state and commit its outcome atomically.
 
         `member_id` None creates a member (enrolment). A retried idempotency key returns the
         first result and changes nothing; DomainErrors from `decide` abort and propagate.
+        With `audit`, the change's audit record commits with it.
         """
         if idem is not None:
             earlier = await self._replay(idem)
@@ -173,7 +176,7 @@ class Writer:
             try:
                 async with self._client.start_session() as session:
                     committed: Committed = await session.with_transaction(
-                        lambda s: self._run(s, member_id, decide, idem, actor)
+                        lambda s: self._run(s, member_id, decide, idem, actor, audit)
                     )
             except _VersionMoved:
                 # Jittered backoff, so a burst of writers on one member spreads out.
@@ -229,6 +232,7 @@ class Writer:
         decide: Decide,
         idem: IdempotencyKey | None,
         actor: str,
+        audit: AuditNote | None = None,
     ) -> Committed:
         c = self._c
         before: Member | None = None
@@ -258,6 +262,14 @@ class Writer:
             if theirs is not None:
                 related.append(await self._apply(session, them, theirs, actor, now))
         committed = replace(committed, related=tuple(related))
+        if audit is not None and not committed.quiet:
+            reason = audit.reason or next((e.reason for e in committed.entries if e.reason), None)
+            details: dict[str, object] = dict(outcome.details)
+            details["version"] = committed.member.version
+            details["points"] = sum(e.points for e in committed.entries)
+            await record_change(
+                c, session, replace(audit, reason=reason), committed.member.id, details, now
+            )
         if idem is not None:
             await self._record(session, idem, committed, now)
         return committed

@@ -10,6 +10,7 @@ MEMBER = "mbr"
 ENTRY = "led"
 ISSUED = "irw"
 REWARD = "rwd"
+AUDIT = "aud"  # audit records: never a node, only paged through auditLog
 
 _SHAPE = re.compile(r"^(mbr|led|irw)_[0-9a-f]{24}$|^rwd_[a-z0-9][a-z0-9-]{0,62}$")
 

@@ -94,7 +94,11 @@ def link(
         member, identifiers=identifiers, profile=contact_fields(member.profile, identifiers)
     )
     changes = [ChangeKind.IDENTIFIER_LINKED]
-    return Outcome(member=advance(member, after, changes, ctx.now), changes=tuple(changes))
+    return Outcome(
+        member=advance(member, after, changes, ctx.now),
+        changes=tuple(changes),
+        details=(("kind", kind.value), ("verified", int(bool(verified)))),
+    )
 
 
 def unlink(member: Member, kind: IdentifierKind, value: str, ctx: Context) -> Outcome:
@@ -115,7 +119,11 @@ def unlink(member: Member, kind: IdentifierKind, value: str, ctx: Context) -> Ou
         member, identifiers=identifiers, profile=contact_fields(member.profile, identifiers)
     )
     changes = [ChangeKind.IDENTIFIER_UNLINKED]
-    return Outcome(member=advance(member, after, changes, ctx.now), changes=tuple(changes))
+    return Outcome(
+        member=advance(member, after, changes, ctx.now),
+        changes=tuple(changes),
+        details=(("kind", kind.value),),
+    )
 
 
 def contact_fields(profile: Profile, identifiers: tuple[Identifier, ...]) -> Profile:

@@ -100,10 +100,20 @@ def merge(
     changes = [ChangeKind.MERGED]
     if tier.tier_id != survivor.tier.tier_id:
         changes.append(ChangeKind.TIER_CHANGED)
+    moved_ids = [i for i in merged.identifiers if i not in survivor.identifiers]
     kept = Outcome(
         member=advance(survivor, after, changes, now, active=False),
         changes=tuple(changes),
         entries=tuple(book.entries),
+        details=(
+            ("mergedId", merged.id),
+            ("availableMoved", merged.balance.available),
+            ("pendingMoved", merged.balance.pending),
+            ("lotsMoved", len(merged.lots)),
+            ("identifiersMoved", ",".join(sorted({i.kind.value for i in moved_ids}))),
+            ("rewardsMoved", len(moved_rewards)),
+            ("tier", f"{survivor.tier.tier_id}->{tier.tier_id}"),
+        ),
     )
 
     out = Book(merged, program, now)

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from db import ids
+from db.audit import AuditNote
 from db.commit import Committed, IdempotencyKey, IdentifierTaken, TxReads, fingerprint
 from loyalty import activities, adjustments, enrollment, identity, purchases, returns, rewards
 from loyalty.changes import Context, Outcome
@@ -31,6 +32,8 @@ MAX_ORDER_ID = 100
 MAX_ATTRIBUTES = 4096  # characters of an activity's attributes JSON
 MAX_REFERRAL_CHAIN = 50
 CLOCK_SKEW = timedelta(minutes=5)
+AUDITED_ROLES = frozenset({Role.AGENT, Role.ADMIN, Role.SERVICE})
+ALWAYS_AUDITED = frozenset({"linkIdentifier", "unlinkIdentifier", "mergeMembers", "unmergeMember"})
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread at a till
 
 
@@ -88,10 +91,14 @@ def parse_attributes(text: str | None) -> dict[str, str]:
 
 
 class Commands:
-    def __init__(self, services: Services, viewer: Viewer, now: datetime) -> None:
+    def __init__(
+        self, services: Services, viewer: Viewer, now: datetime, request_id: str | None = None
+    ) -> None:
         self._s = services
         self._viewer = viewer
         self._now = now
+        self._request_id = request_id
+        self._operation: str | None = None  # set by _authorise: what the audit trail names
 
     def _ctx(self, channel: Channel | None = None, store_id: str | None = None) -> Context:
         return Context(
@@ -134,6 +141,7 @@ class Commands:
         return member
 
     def _authorise(self, operation: str, member_id: str | None, store_id: str | None) -> None:
+        self._operation = operation
         if not allowed(self._viewer, operation, member_id, store_id):
             raise DomainError(
                 ErrorCode.FORBIDDEN, f"{self._viewer.role.value} may not do this here"
@@ -141,15 +149,30 @@ class Commands:
         if self._viewer.role is Role.POS and store_id is None:
             raise _invalid("a till must say which of its stores it acts at", "storeId")
 
+    def _audit_note(self, reason: str | None) -> AuditNote | None:
+        """Back-office writes and every identity change go on the audit trail."""
+        operation = self._operation
+        if operation is None:
+            return None
+        if self._viewer.role not in AUDITED_ROLES and operation not in ALWAYS_AUDITED:
+            return None
+        return AuditNote(
+            operation, self._viewer.subject, self._viewer.role.value, self._request_id, reason
+        )
+
     async def _commit(
         self,
         member_id: str | None,
         decide: Any,
         idem: IdempotencyKey | None,
         field: tuple[str, ...],
+        *,
+        reason: str | None = None,
     ) -> Committed:
         try:
-            return await self._s.writer.commit(member_id, decide, idem, self._viewer.subject)
+            return await self._s.writer.commit(
+                member_id, decide, idem, self._viewer.subject, self._audit_note(reason)
+            )
         except IdentifierTaken as taken:
             raise DomainError(
                 ErrorCode.IDENTIFIER_TAKEN,

@@ -6,6 +6,7 @@ one transaction. The rules are in loyalty/identity.py and loyalty/merge.py.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from db import ids
@@ -93,13 +94,11 @@ class IdentityCommands(Commands):
                 assert current.version == merged.version, "the merged member moved meanwhile"
                 return gone
 
-            return Outcome(
-                member=kept.member,
-                changes=kept.changes,
-                entries=kept.entries,
+            return replace(
+                kept,
                 absorbs=merged.id,
                 adopt_rewards=rewards,
                 related=(Related(merged.id, tombstone),),
             )
 
-        return await self._commit(survivor_id, decide, idem, ("input",))
+        return await self._commit(survivor_id, decide, idem, ("input",), reason=text)

@@ -21,7 +21,9 @@ Ctx = Info[Context, None]
 def _commands(info: Ctx) -> IdentityCommands:
     viewer = info.context.viewer
     assert viewer is not None  # the auth gate refuses anonymous operations before this
-    return IdentityCommands(info.context.services, viewer, info.context.now)
+    return IdentityCommands(
+        info.context.services, viewer, info.context.now, info.context.request_id
+    )
 
 
 def _request(data: object) -> dict[str, object]:

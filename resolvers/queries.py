@@ -35,7 +35,7 @@ MAX_STATS_DAYS = 3660
 Ctx = Info[Context, None]
 
 
-def _check(info: Ctx, operation: str, member_id: str | None = None) -> None:
+def check(info: Ctx, operation: str, member_id: str | None = None) -> None:
     viewer = info.context.viewer
     assert viewer is not None
     if not allowed(viewer, operation, member_id, None):
@@ -51,23 +51,23 @@ async def _member(info: Ctx, member_id: str, operation: str) -> Member | None:
     if found is None:
         return None
     own = info.context.viewer is not None and info.context.viewer.member_id == member_id
-    _check(info, operation, member_id if own else found.id)
+    check(info, operation, member_id if own else found.id)
     return Member(state=found)
 
 
 async def viewer(info: Ctx) -> Member | None:
-    _check(info, "viewer")
+    check(info, "viewer")
     member_id = info.context.viewer.member_id if info.context.viewer else None
     return await _member(info, member_id, "viewer") if member_id else None
 
 
 async def member(info: Ctx, id: strawberry.ID) -> Member | None:
-    _check(info, "member")
+    check(info, "member")
     return await _member(info, id, "member")
 
 
 async def member_by_identifier(info: Ctx, kind: IdentifierKind, value: str) -> Member | None:
-    _check(info, "memberByIdentifier")
+    check(info, "memberByIdentifier")
     try:
         clean = normalise(kind, value, info.context.services.program.default_phone_region, ())
     except DomainError:
@@ -77,7 +77,7 @@ async def member_by_identifier(info: Ctx, kind: IdentifierKind, value: str) -> M
 
 
 async def node(info: Ctx, id: strawberry.ID) -> Node | None:
-    _check(info, "node")
+    check(info, "node")
     kind = ids.kind_of(id)
     reads = info.context.services.reads
     if kind == ids.MEMBER:
@@ -100,7 +100,7 @@ async def node(info: Ctx, id: strawberry.ID) -> Node | None:
 
 
 def program(info: Ctx) -> Program:
-    _check(info, "program")
+    check(info, "program")
     return Program(state=info.context.services.program)
 
 
@@ -113,7 +113,7 @@ CANDIDATE_SCAN = 500
 async def duplicate_candidates(
     info: Ctx, member_id: strawberry.ID, first: int = 20
 ) -> list[DuplicateCandidate]:
-    _check(info, "duplicateCandidates")
+    check(info, "duplicateCandidates")
     if not 1 <= first <= MAX_CANDIDATES:
         raise top_level(
             DomainError(ErrorCode.INVALID_INPUT, f"first must be 1 to {MAX_CANDIDATES}", ("first",))
@@ -136,7 +136,7 @@ async def program_stats(
     info: Ctx, period_start: datetime | None = None, period_end: datetime | None = None
 ) -> ProgramStats:
     """KPIs for admins; the period defaults to the 30 days up to now."""
-    _check(info, "programStats")
+    check(info, "programStats")
     end = (period_end or info.context.now).astimezone(UTC)
     start = (period_start or end - timedelta(days=30)).astimezone(UTC)
     if start >= end or end - start > timedelta(days=MAX_STATS_DAYS):

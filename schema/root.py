@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import mutations, queries, subscriptions
+from resolvers import audit_queries, mutations, queries, subscriptions
 from schema import payloads
+from schema.audit import AuditRecordConnection
 from schema.identity import DuplicateCandidate
 from schema.types import Member, MemberUpdate, Node, Program, ProgramStats, StoreEvent
 
@@ -27,6 +28,13 @@ class Query:
     )
     program: Program = strawberry.field(
         resolver=queries.program, description="The program's definition."
+    )
+    audit_log: AuditRecordConnection = strawberry.field(
+        resolver=audit_queries.audit_log,
+        description=(
+            "The audit trail (ADMIN): back-office writes and every identity change, newest "
+            "first; one member's with memberId. first is 1 to 100."
+        ),
     )
     duplicate_candidates: list[DuplicateCandidate] = strawberry.field(
         resolver=queries.duplicate_candidates,
