@@ -86,6 +86,10 @@ class JobRunner:
         self._batch = batch
         self.lease = Lease(c, LEASE, lease_ttl, owner)
 
+    def as_owner(self, owner: str) -> JobRunner:
+        """The same jobs under another lease owner (another process, as far as the lease knows)."""
+        return JobRunner(self._c, self._writer, self._program, batch=self._batch, owner=owner)
+
     async def due_members(self, now: datetime, limit: int) -> list[str]:
         docs = self._c.members.find({"dueAt": {"$lte": now}}, {"_id": 1}).limit(limit)
         return [d["_id"] async for d in docs]

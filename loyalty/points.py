@@ -73,8 +73,18 @@ class Book:
         return next((lot for lot in self.lots if lot.seq == seq), None)
 
     def apply(self, member: Member) -> Member:
-        """`member` with this book's balance and lots."""
-        return replace(member, balance=self.balance, lots=tuple(self.lots))
+        """`member` with this book's balance and lots.
+
+        Under the inactivity policy, points that reach a member whose deadline has passed
+        (a birthday bonus after everything expired) restart the clock, so they are not
+        expired by the very next run.
+        """
+        dormant = member.dormant_at
+        lapsed = dormant is None or dormant <= self.now
+        holds = any(not lot.pending for lot in self.lots)
+        if self.program.points.expiry is ExpiryPolicy.INACTIVITY and lapsed and holds:
+            dormant = dormant_at(self.now, self.program) if self.entries else dormant
+        return replace(member, balance=self.balance, lots=tuple(self.lots), dormant_at=dormant)
 
     # -- writing ---------------------------------------------------------------------------
     def _entry(

@@ -5,18 +5,17 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from loyalty.changes import Context, EntryDraft, IssueDraft, Outcome, advance
+from loyalty.changes import Context, IssueDraft, Outcome, advance
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import (
-    Balance,
     ChangeKind,
     IssuedReward,
     IssuedRewardStatus,
     LedgerEntry,
     LedgerEntryKind,
-    LedgerEntryStatus,
     Member,
 )
+from loyalty.points import Book, dormant_at
 from loyalty.program import Channel, ProgramDef, RewardDef
 
 REWARD_FIELD = ("input", "rewardId")
@@ -68,24 +67,18 @@ def redeem(
 ) -> Outcome:
     assert ctx.channel is not None
     check_redeemable(member, reward, ctx.channel, program)
-    balance = member.balance
-    new_balance = Balance(balance.available - reward.cost, balance.pending, balance.lifetime)
-    entry = EntryDraft(
-        kind=LedgerEntryKind.REDEEM,
-        points=-reward.cost,
-        balance_after=new_balance.available + new_balance.pending,
-        status=LedgerEntryStatus.AVAILABLE,
-        description=f"Redeemed {reward.name}",
-        occurred_at=ctx.now,
-        channel=ctx.channel,
-        store_id=ctx.store_id,
-    )
+    # Spent from the lots that expire soonest; a member in debt has no available points.
+    book = Book(member, program, ctx.now)
+    book.spend(reward.cost, f"Redeemed {reward.name}", channel=ctx.channel, store_id=ctx.store_id)
     expires = ctx.now + timedelta(days=reward.valid_days) if reward.valid_days else None
     changes = [ChangeKind.POINTS_REDEEMED, ChangeKind.REWARD_ISSUED]
+    after = replace(
+        book.apply(member), dormant_at=dormant_at(ctx.now, program) or member.dormant_at
+    )
     return Outcome(
-        member=advance(member, replace(member, balance=new_balance), changes, ctx.now),
+        member=advance(member, after, changes, ctx.now),
         changes=tuple(changes),
-        entries=(entry,),
+        entries=tuple(book.entries),
         issue=IssueDraft(reward_id=reward.id, code=code, issued_at=ctx.now, expires_at=expires),
         store_id=ctx.store_id,
     )

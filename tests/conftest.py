@@ -45,6 +45,8 @@ def settings(redis_url: str) -> Settings:
         redis_url=redis_url,
         log_level="WARNING",
         auth_secret=f"test-secret-{uuid.uuid4().hex}",
+        # The scheduled jobs run only when a test runs them (tests/api/test_points_jobs.py).
+        jobs_interval_seconds=0,
     )
 
 
