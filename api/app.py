@@ -90,7 +90,7 @@ def create_app(
     async def to_graphiql(request: Request) -> Response:
         return RedirectResponse("/graphql")
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
@@ -103,3 +103,5 @@ def create_app(
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )
+    app.state.view = view  # api/serving.py closes its sockets on a redeploy
+    return app
