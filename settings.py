@@ -26,6 +26,9 @@ class Settings(BaseSettings):
         True, description="Retryable writes; the embedded server wants false (see README)."
     )
     redis_url: str = Field("", description="Redis URL for the event bus; empty = in-memory bus.")
+    redis_sharded_pubsub: bool = Field(
+        False, description="SPUBLISH/SSUBSCRIBE (Redis 7+) instead of PUBLISH/SUBSCRIBE."
+    )
     host: str = Field("127.0.0.1", description="Interface to listen on.")
     port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
     auth_secret: SecretStr = Field(

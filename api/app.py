@@ -58,7 +58,11 @@ def create_app(
         client = connect(mongo_uri, retry_writes=retry_writes)
         c = collections(client[settings.mongodb_database])
         await ensure_indexes(c)
-        bus = build_bus(settings.redis_url, settings.subscriber_queue_size)
+        bus = build_bus(
+            settings.redis_url,
+            settings.subscriber_queue_size,
+            sharded=settings.redis_sharded_pubsub,
+        )
         await bus.connect()
         outbox = Outbox(
             client[settings.mongodb_database],
