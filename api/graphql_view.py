@@ -12,7 +12,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
@@ -20,6 +20,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import InvalidToken, bearer, verify
 from api.logs import request_id_var
+from api.shared_render import SharedRenderExecutor, encode_message
 from resolvers.context import Context, Loaders, Services
 
 log = logging.getLogger("api")
@@ -32,7 +33,10 @@ class ClosingWebSocketAdapter(ASGIWebSocketAdapter):
         if self.ws.application_state == WebSocketState.DISCONNECTED:
             # Closed by a drain meanwhile: strawberry ends the operation on this exception.
             raise WebSocketDisconnected()
-        await super().send_json(message)
+        try:
+            await self.ws.send_text(encode_message(message))
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected() from exc
 
     async def close(self, code: int, reason: str) -> None:
         if self.ws.application_state != WebSocketState.DISCONNECTED:
@@ -45,6 +49,8 @@ class GraphQLView(GraphQL[Context, None]):
 
     def __init__(self, schema: Any, secret: str, issuer: str, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
+        # Subscriptions render each event once per distinct selection (api/shared_render.py).
+        schema.execution_context_class = SharedRenderExecutor
         self._secret = secret
         self._issuer = issuer
         self._sockets: set[WebSocket] = set()
