@@ -12,14 +12,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import signal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from settings import Settings
+
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
 
 
 @contextmanager
@@ -91,12 +96,24 @@ class Stopped(Exception):
     """A stop signal arrived after the server shut down gracefully."""
 
 
+def worker_app() -> Starlette:
+    """The app of one worker process (`WORKERS` > 1): configured from the environment, which
+    `serve` completes with the database it chose."""
+    from api.app import create_app
+    from api.logs import configure
+
+    settings = Settings()
+    configure(settings.log_level)
+    return create_app(settings, settings.mongodb_uri, retry_writes=settings.mongodb_retry_writes)
+
+
 def serve(settings: Settings, seed_demo: bool) -> None:
     import uvicorn
 
     from api.app import create_app
     from api.demo import seed
     from api.logs import configure
+    from api.serving import DrainingServer, run_workers
     from resolvers.context import Services
 
     configure(settings.log_level)
@@ -114,37 +131,55 @@ def serve(settings: Settings, seed_demo: bool) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stopped)
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "ws_ping_interval": settings.ws_ping_interval_seconds,
+        "ws_ping_timeout": settings.ws_ping_timeout_seconds,
+        "timeout_graceful_shutdown": 10,
+    }
+    gc_options: dict[str, Any] = {
+        "gc_freeze": settings.gc_freeze,
+        "gc_threshold0": settings.gc_threshold0,
+    }
     with contextlib.suppress(Stopped), database(settings) as (uri, retry_writes):
+        if settings.workers > 1:
+            if seed_demo:
+                print_welcome(settings, asyncio.run(seed_database(settings, uri, retry_writes)))
+            # The workers are spawned: they read the environment, completed here.
+            os.environ["MONGODB_URI"] = uri
+            os.environ["MONGODB_RETRY_WRITES"] = str(retry_writes).lower()
+            config = uvicorn.Config("app:worker_app", factory=True, **options)
+            if not run_workers(config, settings.workers, **gc_options):
+                sys.exit("a worker could not start; see its log above")
+            return
         app = create_app(settings, uri, retry_writes=retry_writes, on_ready=on_ready)
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            ws_ping_interval=settings.ws_ping_interval_seconds,
-            ws_ping_timeout=settings.ws_ping_timeout_seconds,
-            timeout_graceful_shutdown=10,
-        )
+        server = DrainingServer(uvicorn.Config(app, **options), **gc_options)
+        server.run()
+        if not server.started:
+            sys.exit("the server could not start; see the log above")
 
 
-def seed_only(settings: Settings) -> None:
+async def seed_database(settings: Settings, uri: str, retry_writes: bool) -> list[str]:
     from api.app import create_app
     from api.demo import seed
     from resolvers.context import Services
 
-    async def run(uri: str, retry_writes: bool) -> None:
-        ids: list[str] = []
+    ids: list[str] = []
 
-        async def on_ready(services: Services) -> None:
-            ids.extend(await seed(services))
+    async def on_ready(services: Services) -> None:
+        ids.extend(await seed(services))
 
-        app = create_app(settings, uri, retry_writes=retry_writes, on_ready=on_ready)
-        async with app.router.lifespan_context(app):
-            pass
-        print_welcome(settings, ids)
+    app = create_app(settings, uri, retry_writes=retry_writes, on_ready=on_ready)
+    async with app.router.lifespan_context(app):
+        pass
+    return ids
 
+
+def seed_only(settings: Settings) -> None:
     with database(settings) as (uri, retry_writes):
-        asyncio.run(run(uri, retry_writes))
+        print_welcome(settings, asyncio.run(seed_database(settings, uri, retry_writes)))
 
 
 def jobs_once(settings: Settings, at: str | None) -> None:

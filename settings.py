@@ -26,6 +26,9 @@ class Settings(BaseSettings):
         True, description="Retryable writes; the embedded server wants false (see README)."
     )
     redis_url: str = Field("", description="Redis URL for the event bus; empty = in-memory bus.")
+    redis_sharded_pubsub: bool = Field(
+        False, description="SPUBLISH/SSUBSCRIBE (Redis 7+) instead of PUBLISH/SUBSCRIBE."
+    )
     host: str = Field("127.0.0.1", description="Interface to listen on.")
     port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
     auth_secret: SecretStr = Field(
@@ -48,6 +51,15 @@ class Settings(BaseSettings):
     )
     ws_ping_timeout_seconds: float = Field(
         20.0, gt=0, description="A socket whose pong is this late is closed and freed."
+    )
+    workers: int = Field(
+        1, ge=1, description="uvicorn worker processes sharing the port (`serve` only)."
+    )
+    gc_freeze: bool = Field(
+        True, description="gc.freeze() after start-up: full collections skip start-up objects."
+    )
+    gc_threshold0: int = Field(
+        50_000, ge=0, description="First-generation GC threshold (0 keeps Python's 700)."
     )
     outbox_grace_seconds: float = Field(
         2.0, gt=0, description="Age at which the outbox relay publishes a change nobody published."

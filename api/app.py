@@ -65,7 +65,11 @@ def create_app(
         client = connect(mongo_uri, retry_writes=retry_writes)
         c = collections(client[settings.mongodb_database])
         await ensure_indexes(c)
-        bus = build_bus(settings.redis_url, settings.subscriber_queue_size)
+        bus = build_bus(
+            settings.redis_url,
+            settings.subscriber_queue_size,
+            sharded=settings.redis_sharded_pubsub,
+        )
         await bus.connect()
         outbox = Outbox(
             client[settings.mongodb_database],
@@ -102,7 +106,7 @@ def create_app(
             await client.close()
             log.info("app.stopped")
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
@@ -114,3 +118,5 @@ def create_app(
         middleware=[Middleware(RequestIdMiddleware), Middleware(WebSocketGauge)],
         lifespan=lifespan,
     )
+    app.state.view = view  # api/serving.py closes its sockets on a redeploy
+    return app

@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.websockets import WebSocket, WebSocketState
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import InvalidToken, bearer, verify
 from api.logs import request_id_var
+from api.shared_render import SharedRenderExecutor, encode_message
 from resolvers.context import Context, Loaders, Services
 
 log = logging.getLogger("api")
 
 
 class ClosingWebSocketAdapter(ASGIWebSocketAdapter):
-    """Closing an already closed socket is a no-op (we close with 4401 ourselves)."""
+    """Closing an already closed socket is a no-op (we close with 4401 and 1001 ourselves)."""
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        if self.ws.application_state == WebSocketState.DISCONNECTED:
+            # Closed by a drain meanwhile: strawberry ends the operation on this exception.
+            raise WebSocketDisconnected()
+        try:
+            await self.ws.send_text(encode_message(message))
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected() from exc
 
     async def close(self, code: int, reason: str) -> None:
         if self.ws.application_state != WebSocketState.DISCONNECTED:
@@ -35,8 +49,43 @@ class GraphQLView(GraphQL[Context, None]):
 
     def __init__(self, schema: Any, secret: str, issuer: str, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
+        # Subscriptions render each event once per distinct selection (api/shared_render.py).
+        schema.execution_context_class = SharedRenderExecutor
         self._secret = secret
         self._issuer = issuer
+        self._sockets: set[WebSocket] = set()
+        self._no_sockets = asyncio.Event()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "websocket":
+            await super().__call__(scope, receive, send)
+            return
+        # The same socket object strawberry accepts and serves (create_websocket_response
+        # returns the request), kept so a redeploy can close it with 1001.
+        websocket = WebSocket(scope, receive=receive, send=send)
+        self._sockets.add(websocket)
+        self._no_sockets.clear()
+        try:
+            await self.run(websocket)
+        finally:
+            self._sockets.discard(websocket)
+            if not self._sockets:
+                self._no_sockets.set()
+
+    @property
+    def open_sockets(self) -> int:
+        return len(self._sockets)
+
+    async def close_sockets(self, code: int = 1001, timeout: float = 5.0) -> None:
+        """Close every WebSocket (1001 going away: clients reconnect elsewhere and resume with
+        sinceVersion) and wait until their handlers have finished."""
+        for websocket in list(self._sockets):
+            if websocket.application_state == WebSocketState.CONNECTED:
+                with contextlib.suppress(Exception):
+                    await websocket.close(code=code, reason="server going away")
+        if self._sockets:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._no_sockets.wait(), timeout)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import AsyncGenerator
 
 import strawberry
@@ -14,6 +15,7 @@ from resolvers.context import Context
 from resolvers.errors import forbidden, top_level
 from resolvers.pending import not_implemented
 from schema.types import LedgerEntry, Member, MemberUpdate, StoreEvent
+from subscriptions.events import MemberEvent
 from subscriptions.member_stream import member_updates
 
 Ctx = Info[Context, None]
@@ -32,18 +34,37 @@ async def member_updated(
     stream = member_updates(services.bus, services.reads.member, member_id, since_version)
     try:
         async for event in stream:
-            yield MemberUpdate(
-                member_id=strawberry.ID(event.member_id),
-                version=event.version,
-                changes=list(event.changes),
-                member=Member(state=event.member),
-                entry=LedgerEntry(state=event.entry) if event.entry else None,
-                coalesced=event.coalesced,
-            )
+            yield _update_of(event)
     except DomainError as error:
         raise top_level(error) from None
     finally:
         await stream.aclose()  # type: ignore[attr-defined]
+
+
+# The subscribers of one event in this process get one MemberUpdate object, so its rendering
+# is shared (api/shared_render.py). Keyed by the event's id, holding the event so the id stays
+# its own while cached.
+_UPDATES: OrderedDict[int, tuple[MemberEvent, MemberUpdate]] = OrderedDict()
+_UPDATES_CACHED = 512
+
+
+def _update_of(event: MemberEvent) -> MemberUpdate:
+    hit = _UPDATES.get(id(event))
+    if hit is not None and hit[0] is event:
+        return hit[1]
+    update = MemberUpdate(
+        member_id=strawberry.ID(event.member_id),
+        version=event.version,
+        changes=list(event.changes),
+        member=Member(state=event.member),
+        entry=LedgerEntry(state=event.entry) if event.entry else None,
+        coalesced=event.coalesced,
+    )
+    if not event.coalesced:  # a catch-up is one subscriber's own
+        _UPDATES[id(event)] = (event, update)
+        if len(_UPDATES) > _UPDATES_CACHED:
+            _UPDATES.popitem(last=False)
+    return update
 
 
 async def store_activity(info: Ctx, store_id: strawberry.ID) -> AsyncGenerator[StoreEvent, None]:

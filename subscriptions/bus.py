@@ -131,9 +131,9 @@ def channels_of(done: Committed) -> list[str]:
     return channels
 
 
-def build_bus(redis_url: str, queue_size: int) -> EventBus:
+def build_bus(redis_url: str, queue_size: int, *, sharded: bool = False) -> EventBus:
     """Redis pub/sub between processes; an in-memory bus for one process without Redis."""
     if redis_url:
-        return EventBus(ResilientRedisBackend(redis_url), queue_size)
+        return EventBus(ResilientRedisBackend(redis_url, sharded=sharded), queue_size)
     BUS_CONNECTED.set(1)
     return EventBus(MemoryBackend("memory://"), queue_size)

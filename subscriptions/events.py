@@ -5,6 +5,7 @@ Subscribers never re-read the database after an event; they render the snapshot.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from datetime import UTC
@@ -61,6 +62,11 @@ def decode(message: str) -> MemberEvent:
         store_id=data.get("storeId"),
         published_at=data.get("publishedAt"),
     )
+
+
+# Every subscriber of a channel in this process receives the same message text: it is decoded
+# once, and the one event object lets the render of it be shared (api/shared_render.py).
+decode_shared = functools.lru_cache(maxsize=512)(decode)
 
 
 def catch_up(member: Member, since_version: int) -> MemberEvent:

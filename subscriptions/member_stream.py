@@ -19,7 +19,7 @@ from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import Member
 from subscriptions.bus import EventBus
 from subscriptions.channels import member_channel
-from subscriptions.events import RESYNC, MemberEvent, catch_up, decode, merged_into
+from subscriptions.events import RESYNC, MemberEvent, catch_up, decode_shared, merged_into
 from subscriptions.metrics import BUS_DELIVERY_LAG, BUS_RESYNCS, SUBSCRIPTIONS_OPEN
 
 LoadMember = Callable[[str], Awaitable[Member | None]]
@@ -68,7 +68,7 @@ async def _one_member(
                     BUS_RESYNCS.labels(cause="bus").inc()
                     fresh = await _fresher(load, member_id, last)
                 else:
-                    update = decode(event.message)
+                    update = decode_shared(event.message)
                     if update.version <= last:
                         continue
                     if update.version == last + 1:

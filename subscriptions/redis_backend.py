@@ -33,8 +33,18 @@ _HEALTH_CHECK_SECONDS = 5
 
 
 class ResilientRedisBackend(BroadcastBackend):
-    def __init__(self, url: str, *, max_backoff: float = 2.0, queue_size: int = 10_000) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_backoff: float = 2.0,
+        queue_size: int = 10_000,
+        sharded: bool = False,
+    ) -> None:
         self._url = url
+        # Sharded pub/sub (Redis 7: SPUBLISH/SSUBSCRIBE): in a Redis Cluster a channel lives on
+        # the shard owning its slot instead of being broadcast to every node.
+        self._sharded = sharded
         self._max_backoff = max_backoff
         self._publisher: aioredis.Redis = aioredis.Redis.from_url(url, socket_timeout=5)
         # No silent retries on the listening link: a drop must surface so we can resync.
@@ -71,7 +81,7 @@ class ResilientRedisBackend(BroadcastBackend):
         if pubsub is not None:
             # While Redis is away the reconnect loop resubscribes this channel.
             with contextlib.suppress(*_DROPPED):
-                await pubsub.subscribe(channel)
+                await self._subscribe(pubsub, channel)
         self._wakeup.set()
 
     async def unsubscribe(self, channel: str) -> None:
@@ -79,10 +89,22 @@ class ResilientRedisBackend(BroadcastBackend):
         pubsub = self._pubsub
         if pubsub is not None:
             with contextlib.suppress(*_DROPPED):
-                await pubsub.unsubscribe(channel)
+                if self._sharded:
+                    await pubsub.sunsubscribe(channel)
+                else:
+                    await pubsub.unsubscribe(channel)
+
+    async def _subscribe(self, pubsub: PubSub, *channels: str) -> None:
+        if self._sharded:
+            await pubsub.ssubscribe(*channels)
+        else:
+            await pubsub.subscribe(*channels)
 
     async def publish(self, channel: str, message: Any) -> None:
-        await self._publisher.publish(channel, message)
+        if self._sharded:
+            await self._publisher.spublish(channel, message)
+        else:
+            await self._publisher.publish(channel, message)
 
     async def next_published(self) -> Event:
         return await self._queue.get()
@@ -114,11 +136,11 @@ class ResilientRedisBackend(BroadcastBackend):
         await pubsub.ping()  # fails fast while Redis is away
         wanted = set(self._channels)
         if wanted:
-            await pubsub.subscribe(*wanted)
+            await self._subscribe(pubsub, *wanted)
         self._pubsub = pubsub
         late = self._channels - wanted  # subscribed while we were connecting
         if late:
-            await pubsub.subscribe(*late)
+            await self._subscribe(pubsub, *late)
         self.connected.set()
         BUS_CONNECTED.set(1)
         if not first:
@@ -141,7 +163,7 @@ class ResilientRedisBackend(BroadcastBackend):
             message = await pubsub.get_message(
                 ignore_subscribe_messages=True, timeout=_POLL_SECONDS
             )
-            if message is not None and message.get("type") == "message":
+            if message is not None and message.get("type") in ("message", "smessage"):
                 channel = message["channel"]
                 data = message["data"]
                 self._offer(

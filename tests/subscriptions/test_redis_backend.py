@@ -36,8 +36,11 @@ async def test_the_first_subscriber_receives_the_first_message(redis_url: str) -
         await bus.disconnect()
 
 
-async def test_messages_published_by_another_client_arrive_in_order(redis_url: str) -> None:
-    bus = EventBus(ResilientRedisBackend(redis_url), queue_size=200)
+@pytest.mark.parametrize("sharded", [False, True], ids=["classic", "sharded"])
+async def test_messages_published_by_another_client_arrive_in_order(
+    redis_url: str, sharded: bool
+) -> None:
+    bus = EventBus(ResilientRedisBackend(redis_url, sharded=sharded), queue_size=200)
     await bus.connect()
     publisher = aioredis.Redis.from_url(redis_url)
     try:
@@ -45,7 +48,10 @@ async def test_messages_published_by_another_client_arrive_in_order(redis_url: s
         async with bus.subscribe(channel) as subscription:
             await asyncio.sleep(0.1)
             for n in range(100):
-                await publisher.publish(channel, str(n))
+                if sharded:
+                    await publisher.spublish(channel, str(n))
+                else:
+                    await publisher.publish(channel, str(n))
             got = [(await asyncio.wait_for(subscription.get(), 5)) for _ in range(100)]
         assert [e.message for e in got if e is not None] == [str(n) for n in range(100)]
     finally:
@@ -53,9 +59,10 @@ async def test_messages_published_by_another_client_arrive_in_order(redis_url: s
         await bus.disconnect()
 
 
-async def test_a_redis_restart_resubscribes_and_tells_subscribers_to_resync() -> None:
+@pytest.mark.parametrize("sharded", [False, True], ids=["classic", "sharded"])
+async def test_a_redis_restart_resubscribes_and_tells_subscribers_to_resync(sharded: bool) -> None:
     with redis_process() as redis:
-        backend = ResilientRedisBackend(redis.url, max_backoff=0.2)
+        backend = ResilientRedisBackend(redis.url, max_backoff=0.2, sharded=sharded)
         bus = EventBus(backend)
         await bus.connect()
         try:
@@ -107,4 +114,29 @@ async def test_a_slow_subscriber_gets_one_resync_instead_of_a_growing_queue(redi
                     break
             assert left < 4
     finally:
+        await bus.disconnect()
+
+
+async def test_sharded_mode_uses_shard_channels_and_releases_them(redis_url: str) -> None:
+    bus = EventBus(ResilientRedisBackend(redis_url, sharded=True))
+    await bus.connect()
+    admin = aioredis.Redis.from_url(redis_url)
+    try:
+        channel = f"member:{uuid.uuid4().hex}"
+
+        async def counts() -> tuple[int, int]:
+            classic = (await admin.pubsub_numsub(channel))[0][1]
+            shard = (await admin.execute_command("PUBSUB", "SHARDNUMSUB", channel))[1]  # type: ignore[no-untyped-call]
+            return int(classic), int(shard)
+
+        async with bus.subscribe(channel) as first, bus.subscribe(channel):
+            await asyncio.sleep(0.2)
+            assert await counts() == (0, 1)  # one shard subscription for two subscribers
+            await bus.publish(channel, "hello")
+            event = await asyncio.wait_for(first.get(), 5)
+            assert event is not None and event.message == "hello"
+        await asyncio.sleep(0.2)
+        assert await counts() == (0, 0)
+    finally:
+        await admin.aclose()
         await bus.disconnect()

@@ -1,0 +1,139 @@
+"""Render once, send to many: one execution and one JSON encoding per event and distinct
+subscription, shared by every socket subscribed to it.
+
+strawberry runs a subscription per socket: for each event graphql-core executes the selection
+set with the event as root value (~100 us for a member), and the protocol handler JSON-encodes
+the message for that socket. Below both protocol handlers, two memos remove that per-socket work:
+
+- `SharedRenderExecutor` (the schema's graphql-core executor): the per-event execution of a
+  subscription is memoised on the event object, keyed by the operation (the parsed document
+  is cached, so one query text is one object), the values of the variables used inside the
+  selection (not those of the root field, such as sinceVersion) and the viewer's visibility.
+  Events are shared objects: the bus decodes a message once per process and the resolver
+  wraps each decoded event once (resolvers/subscriptions.py).
+- `encode_message`: the `data` of a shared result is JSON-encoded once; each socket's message
+  is its own envelope (its subscription id, `next` or `data`) around those same bytes.
+
+A catch-up (sinceVersion, resync) is one client's own event and is rendered for it alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import OperationDefinitionNode, OperationType, VariableNode, visit
+from graphql.language import FieldNode, FragmentDefinitionNode, Visitor
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from resolvers.access import Viewer
+
+_MEMO_ATTRIBUTE = "_shared_renders"
+_INNER_VARIABLES: OrderedDict[int, tuple[OperationDefinitionNode, tuple[str, ...]]] = OrderedDict()
+_ENCODED: OrderedDict[int, tuple[object, str]] = OrderedDict()
+_CACHE_SIZE = 1024
+
+
+def visibility(viewer: Viewer | None) -> object:
+    """What decides which parts of a member a viewer sees. Today the schema shows a member the
+    same way to every role that may subscribe to it (resolvers/access.py); the role is kept in
+    the key so that a rule by role later cannot leak one viewer's rendering to another."""
+    return viewer.role if viewer is not None else None
+
+
+class _Variables(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: set[str] = set()
+
+    def enter_variable(self, node: VariableNode, *_: Any) -> None:
+        self.names.add(node.name.value)
+
+
+def _inner_variables(
+    operation: OperationDefinitionNode, fragments: Mapping[str, Any]
+) -> tuple[str, ...]:
+    """Variables used inside the root field's selection (and fragments), not in its arguments."""
+    cached = _INNER_VARIABLES.get(id(operation))
+    if cached is not None and cached[0] is operation:
+        return cached[1]
+    collector = _Variables()
+    for selection in operation.selection_set.selections:
+        if isinstance(selection, FieldNode) and selection.selection_set is not None:
+            visit(selection.selection_set, collector)
+        elif not isinstance(selection, FieldNode):
+            visit(selection, collector)
+    for fragment in fragments.values():
+        if isinstance(fragment, FragmentDefinitionNode):
+            visit(fragment, collector)
+    names = tuple(sorted(collector.names))
+    _INNER_VARIABLES[id(operation)] = (operation, names)
+    if len(_INNER_VARIABLES) > _CACHE_SIZE:
+        _INNER_VARIABLES.popitem(last=False)
+    return names
+
+
+class SharedRenderExecutor(StrawberryGraphQLCoreExecutionContext):
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        payload = self.root_value
+        if self.operation.operation != OperationType.SUBSCRIPTION or not hasattr(
+            payload, "__dict__"
+        ):
+            return super().execute_operation(serially)
+        names = _inner_variables(self.operation, self.fragment_definitions)
+        values = self.variable_values.coerced
+        inner = json.dumps([values.get(n) for n in names], default=str) if names else ""
+        viewer = getattr(self.context_value, "viewer", None)
+        key = (id(self.operation), inner, visibility(viewer))
+        memo: dict[tuple[object, ...], tuple[object, Any]] = vars(payload).setdefault(
+            _MEMO_ATTRIBUTE, {}
+        )
+        hit = memo.get(key)
+        if hit is not None:
+            return _share(hit[1])
+        result = super().execute_operation(serially)
+        if self.is_awaitable(result):
+            # One task renders; every sharer awaits it shielded, so a subscriber that leaves
+            # mid-render does not cancel it for the others.
+            task = asyncio.ensure_future(result)
+            memo[key] = (self.operation, task)
+            return _share(task)
+        memo[key] = (self.operation, result)
+        return result
+
+
+def _share(result: Any) -> Any:
+    if isinstance(result, asyncio.Future):
+        return asyncio.shield(result)
+    return result
+
+
+def _encoded(data: object) -> str:
+    hit = _ENCODED.get(id(data))
+    if hit is not None and hit[0] is data:
+        _ENCODED.move_to_end(id(data))
+        return hit[1]
+    text = json.dumps(data, separators=(",", ":"))
+    _ENCODED[id(data)] = (data, text)
+    if len(_ENCODED) > _CACHE_SIZE:
+        _ENCODED.popitem(last=False)
+    return text
+
+
+def encode_message(message: Mapping[str, object]) -> str:
+    """The wire text of a protocol message; a result's `data` is encoded once for all sockets."""
+    payload = message.get("payload")
+    if (
+        message.get("type") in ("next", "data")
+        and isinstance(payload, Mapping)
+        and payload.keys() == {"data"}
+        and isinstance(payload["data"], dict)
+    ):
+        envelope = json.dumps(
+            {k: v for k, v in message.items() if k != "payload"}, separators=(",", ":")
+        )
+        return f'{envelope[:-1]},"payload":{{"data":{_encoded(payload["data"])}}}}}'
+    return json.dumps(message, separators=(",", ":"))

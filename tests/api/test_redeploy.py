@@ -1,0 +1,202 @@
+"""Redeploys and worker processes, with real `app.py serve` processes sharing Mongo and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import signal
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis import asyncio as aioredis
+from websockets.exceptions import ConnectionClosed
+
+from settings import Settings
+from tests.api.test_delivery_faults import process_env, serving, strictly_increasing
+from tests.support.client import GraphQLClient, transport_ws
+from tests.support.operations import MEMBER_UPDATED, PURCHASE, enroll
+from tests.support.servers import ServerProcess
+
+pytestmark = pytest.mark.processes
+
+MEMBER_VERSION = "query V($id: ID!) { member(id: $id) { version balance { available } } }"
+
+
+class Till:
+    """Buys through whichever server is up; a failed attempt is retried elsewhere with the
+    same idempotency key, as a till behind a load balancer would."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str, servers: list[ServerProcess]) -> None:
+        self.http = http
+        self.token = token
+        self.servers = servers
+        self.bought = 0
+        self.turn = 0
+
+    async def buy(self, member_id: str) -> dict[str, Any]:
+        key = uuid.uuid4().hex
+        payload = {
+            "memberId": member_id,
+            "amount": "1.00",
+            "currencyCode": "EUR",
+            "channel": "POS",
+            "storeId": "store-001",
+            "orderId": f"o-{key[:10]}",
+            "idempotencyKey": key,
+        }
+        for _ in range(50):
+            self.turn += 1
+            server = self.servers[self.turn % len(self.servers)]
+            try:
+                client = GraphQLClient(self.http, server.url, self.token)
+                data = await client.data(PURCHASE, {"input": payload})
+            except (httpx.HTTPError, OSError):
+                await asyncio.sleep(0.05)
+                continue
+            result: dict[str, Any] = data["recordPurchase"]
+            assert result["userErrors"] == [], result
+            self.bought += 1
+            return result
+        raise AssertionError("no server took the purchase")
+
+
+async def test_a_rolling_restart_of_both_processes_loses_no_update(
+    settings: Settings,
+    mongo_uri: str,
+    redis_url: str,
+    http: httpx.AsyncClient,
+    admin_token: str,
+    tmp_path: Path,
+) -> None:
+    env = process_env(settings, mongo_uri, redis_url)
+    a = ServerProcess(env, tmp_path / "a.log")
+    b = ServerProcess(env, tmp_path / "b.log")
+    a.start()
+    b.start()
+    started = [a, b]
+    try:
+        member = await enroll(GraphQLClient(http, a.url, admin_token))
+        till = Till(http, admin_token, [a, b])
+        seen: list[dict[str, Any]] = []
+        close_codes: list[int | None] = []
+        stop_buying = asyncio.Event()
+
+        async def buy_all_along() -> None:
+            while not stop_buying.is_set():
+                await till.buy(member["id"])
+                await asyncio.sleep(0.02)
+
+        async def watch(server: ServerProcess) -> None:
+            """One screen's connection: until the server goes away, or a version is reached."""
+            since = seen[-1]["version"] if seen else 1
+            async with transport_ws(server.ws_url, admin_token) as ws:
+                await ws.subscribe(MEMBER_UPDATED, {"id": member["id"], "since": since})
+                try:
+                    while True:
+                        seen.append((await ws.next_data(30))["memberUpdated"])
+                except ConnectionClosed:
+                    close_codes.append(ws.ws.close_code)
+
+        buying = asyncio.create_task(buy_all_along())
+        screen = asyncio.create_task(watch(a))
+        await asyncio.sleep(1.0)
+        # roll a: SIGTERM it while purchases go on; the screen moves to b
+        assert a.stop(signal.SIGTERM) == 0
+        await asyncio.wait_for(screen, 15)
+        till.servers = [b]
+        screen = asyncio.create_task(watch(b))
+        a2 = ServerProcess(env, tmp_path / "a2.log")
+        a2.start()
+        started.append(a2)
+        till.servers = [a2, b]
+        await asyncio.sleep(1.0)
+        # roll b: the screen moves to the new a
+        assert b.stop(signal.SIGTERM) == 0
+        await asyncio.wait_for(screen, 15)
+        till.servers = [a2]
+        screen = asyncio.create_task(watch(a2))
+        await asyncio.sleep(1.0)
+        stop_buying.set()
+        await buying
+        final = await GraphQLClient(http, a2.url, admin_token).data(
+            MEMBER_VERSION, {"id": member["id"]}
+        )
+        version = final["member"]["version"]
+        for _ in range(300):  # the last pushes may still be on their way
+            if seen and seen[-1]["version"] >= version:
+                break
+            await asyncio.sleep(0.05)
+        screen.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await screen
+    finally:
+        for server in started:
+            server.stop()
+    assert close_codes == [1001, 1001]
+    # every purchase took effect exactly once, although some were retried on another process
+    assert version == 1 + till.bought
+    assert till.bought > 10
+    assert strictly_increasing(seen), [u["version"] for u in seen]
+    assert seen[-1]["version"] == version
+    for before, after in itertools.pairwise(seen):
+        assert after["version"] == before["version"] + 1 or after["coalesced"]
+
+
+async def _numsub(redis_url: str, channel: str) -> int:
+    redis = aioredis.Redis.from_url(redis_url)
+    try:
+        counts = await redis.pubsub_numsub(channel)
+        return int(counts[0][1])
+    finally:
+        await redis.aclose()
+
+
+async def test_worker_processes_share_sockets_with_one_channel_subscription_each(
+    settings: Settings,
+    mongo_uri: str,
+    redis_url: str,
+    http: httpx.AsyncClient,
+    admin_token: str,
+    tmp_path: Path,
+) -> None:
+    env = process_env(settings, mongo_uri, redis_url, WORKERS="2")
+    with serving(env, tmp_path / "workers.log") as server:
+        client = GraphQLClient(http, server.url, admin_token)
+        member = await enroll(client)
+        channel = f"member:{member['id']}"
+        async with contextlib.AsyncExitStack() as stack:
+            screens = [
+                await stack.enter_async_context(transport_ws(server.ws_url, admin_token))
+                for _ in range(16)
+            ]
+            for ws in screens:
+                await ws.subscribe(MEMBER_UPDATED, {"id": member["id"]})
+            await asyncio.sleep(0.5)
+            # 16 sockets spread over two workers: one Redis subscription per worker, not per socket
+            assert await _numsub(redis_url, channel) == 2
+            await GraphQLClient(http, server.url, admin_token).data(
+                PURCHASE,
+                {
+                    "input": {
+                        "memberId": member["id"],
+                        "amount": "4.00",
+                        "currencyCode": "EUR",
+                        "channel": "POS",
+                        "storeId": "store-001",
+                        "orderId": "o-workers",
+                        "idempotencyKey": uuid.uuid4().hex,
+                    }
+                },
+            )
+            for ws in screens:
+                assert (await ws.next_data())["memberUpdated"]["version"] == 2
+        # the last subscriber of each worker left: both released the channel
+        for _ in range(50):
+            if await _numsub(redis_url, channel) == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert await _numsub(redis_url, channel) == 0
