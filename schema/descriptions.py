@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 
 from graphql import (
-    GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLObjectType,
@@ -170,7 +169,7 @@ def describe(schema: GraphQLSchema) -> None:
     """Fill in the missing descriptions, in place."""
     mutations = set(schema.mutation_type.fields) if schema.mutation_type else set()
     for name, kind in schema.type_map.items():
-        if name.startswith("__") or isinstance(kind, GraphQLEnumType) and kind.description:
+        if name.startswith("__"):
             continue
         if not kind.description:
             kind.description = TYPES.get(name) or _mutation_type(name, mutations)
