@@ -8,7 +8,7 @@ UV := .uv/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint typecheck check check-contract schema sdl bench clean
+.PHONY: help install run test lint typecheck check check-contract check-examples schema sdl bench clean
 
 help:
 	@echo "make run    serve the API with GraphiQL on http://127.0.0.1:8000 and demo data"
@@ -37,7 +37,7 @@ install: $(VENV)/.installed web/node_modules/.installed
 run: install
 	$(PY) app.py serve --seed
 
-test: check check-contract
+test: check check-contract check-examples
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -51,6 +51,14 @@ check: lint typecheck
 
 check-contract: install
 	$(PY) -m tools.check_contract
+
+# The TypeScript client example of docs/clients.md: type-checked and compiled for its test.
+docs/examples/node_modules/.installed: docs/examples/package-lock.json docs/examples/package.json
+	npm ci --prefix docs/examples --no-audit --no-fund --loglevel=error
+	@touch $@
+
+check-examples: docs/examples/node_modules/.installed
+	cd docs/examples && node_modules/.bin/tsc -p .
 
 schema: install
 	$(PY) -m tools.check_contract --update
