@@ -14,12 +14,14 @@ RUN npm ci --no-audit --no-fund --loglevel=error \
  && cp node_modules/graphql-ws/umd/graphql-ws.min.js /assets/graphql-ws/umd/
 
 # The virtualenv from uv.lock, runtime dependencies only (no dev group: no embedded database).
+# --build-arg EXTRAS=tracing adds OpenTelemetry (TRACING=true).
 FROM python:3.11-slim-bookworm AS build
+ARG EXTRAS=""
 ENV UV_PROJECT_ENVIRONMENT=/app/.venv UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy
 RUN pip install --no-cache-dir "uv==0.13.8"
 WORKDIR /app
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-dev --no-install-project
+RUN uv sync --frozen --no-dev --no-install-project ${EXTRAS:+--extra "$EXTRAS"}
 
 FROM python:3.11-slim-bookworm
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 PATH="/app/.venv/bin:$PATH" \

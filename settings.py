@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = Field(
         64, ge=1, description="Events held per subscriber before it is resynced instead."
     )
+    tracing: bool = Field(
+        False, description="OpenTelemetry spans per GraphQL operation (needs the tracing extra)."
+    )
 
     @property
     def uses_dev_secret(self) -> bool:

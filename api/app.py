@@ -27,6 +27,7 @@ from schema.build import build_schema
 from settings import Settings
 from subscriptions.bus import build_bus
 from telemetry.db import register_command_metrics
+from telemetry.tracing import tracing_extension
 
 log = logging.getLogger("app")
 
@@ -52,6 +53,8 @@ def create_app(
     # First, so it times the whole operation and sees the errors as the client gets them.
     schema.extensions = (RequestTelemetry, *schema.extensions)
     schema.config.batching_config = {"max_operations": MAX_BATCH}  # a JSON array of operations
+    if settings.tracing:
+        schema.extensions = (*schema.extensions, tracing_extension())
     view = GraphQLView(
         schema,
         secret=settings.auth_secret.get_secret_value(),
