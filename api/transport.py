@@ -119,6 +119,8 @@ class GraphQLTransport:
         return {**scope, "query_string": urlencode(params).encode("latin-1")}
 
     def _resolve_post(self, body: bytes) -> bytes:
+        if b"persistedQuery" not in body:
+            return body  # the common case: nothing to resolve, no second parse
         try:
             data = json.loads(body)
         except ValueError:
