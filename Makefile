@@ -8,12 +8,14 @@ UV := .uv/bin/uv
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: help install run test lint typecheck check sdl bench clean
+.PHONY: help install run test lint typecheck check check-contract check-examples schema sdl bench clean
 
 help:
 	@echo "make run    serve the API with GraphiQL on http://127.0.0.1:8000 and demo data"
 	@echo "make test   lint, type-check and run the whole test suite"
 	@echo "make check  lint + type check;  make bench  run the benchmarks;  make sdl  print the schema"
+	@echo "make check-contract  no breaking change against the contract and schema/served.graphql"
+	@echo "make schema  rewrite schema/served.graphql from the served schema (after check-contract)"
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -35,7 +37,7 @@ install: $(VENV)/.installed web/node_modules/.installed
 run: install
 	$(PY) app.py serve --seed
 
-test: check
+test: check check-contract check-examples
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -46,6 +48,20 @@ typecheck: install
 	$(VENV)/bin/mypy .
 
 check: lint typecheck
+
+check-contract: install
+	$(PY) -m tools.check_contract
+
+# The TypeScript client example of docs/clients.md: type-checked and compiled for its test.
+docs/examples/node_modules/.installed: docs/examples/package-lock.json docs/examples/package.json
+	npm ci --prefix docs/examples --no-audit --no-fund --loglevel=error
+	@touch $@
+
+check-examples: docs/examples/node_modules/.installed
+	cd docs/examples && node_modules/.bin/tsc -p .
+
+schema: install
+	$(PY) -m tools.check_contract --update
 
 sdl: install
 	@$(PY) app.py sdl

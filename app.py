@@ -75,7 +75,9 @@ def print_welcome(settings: Settings, member_ids: list[str]) -> None:
     pos = dev_token(settings, "POS", None, [DEMO_STORE], 12)
     print(
         f"""
-member-state API on {host}/graphql  (GraphiQL: open it in a browser)
+member-state API on {host}/graphql
+GraphiQL:   {host}/graphiql#token=<token>   (or paste the token in the headers pane)
+POS screen: {host}/pos#token=<POS token below>
 
 Demo members: {", ".join(member_ids)}
 

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         description="How often the scheduled points jobs run inside the service; 0 = never "
         "(run them with `app.py jobs run` instead).",
     )
+    tracing: bool = Field(
+        False, description="OpenTelemetry spans per GraphQL operation (needs the tracing extra)."
+    )
 
     @property
     def uses_dev_secret(self) -> bool:

@@ -9,12 +9,14 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Route, WebSocketRoute
 
 from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
 from api.middleware import RequestIdMiddleware
 from api.telemetry import RequestTelemetry, WebSocketGauge
+from api.transport import GraphQLTransport
 from api.web import web_routes
 from db.client import collections, connect, ensure_indexes
 from db.commit import Writer
@@ -28,10 +30,13 @@ from settings import Settings
 from subscriptions.bus import build_bus
 from subscriptions.outbox import Outbox
 from telemetry.db import register_command_metrics
+from telemetry.tracing import tracing_extension
 
 log = logging.getLogger("app")
 
 OnReady = Callable[[Services], Awaitable[None]]
+
+MAX_BATCH = 10  # operations in one batched POST
 
 
 def load_program(path: Path) -> ProgramDef:
@@ -50,6 +55,9 @@ def create_app(
     schema = build_schema(settings.max_query_depth)
     # First, so it times the whole operation and sees the errors as the client gets them.
     schema.extensions = (RequestTelemetry, *schema.extensions)
+    schema.config.batching_config = {"max_operations": MAX_BATCH}  # a JSON array of operations
+    if settings.tracing:
+        schema.extensions = (*schema.extensions, tracing_extension())
     view = GraphQLView(
         schema,
         secret=settings.auth_secret.get_secret_value(),
@@ -115,7 +123,12 @@ def create_app(
             Route("/metrics", metrics),
             *web_routes(),
         ],
-        middleware=[Middleware(RequestIdMiddleware), Middleware(WebSocketGauge)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(WebSocketGauge),
+            Middleware(GZipMiddleware, minimum_size=1000),  # outside the ETag: tags plain bodies
+            Middleware(GraphQLTransport),
+        ],
         lifespan=lifespan,
     )
     app.state.view = view  # api/serving.py closes its sockets on a redeploy

@@ -17,7 +17,7 @@ from schema.types import PageInfo
 class AuditRecord:
     state: strawberry.Private[AuditState]
 
-    @strawberry.field
+    @strawberry.field(description="The record's id.")
     def id(self) -> strawberry.ID:
         return strawberry.ID(self.state.id)
 
@@ -60,16 +60,16 @@ class AuditRecord:
         return self.state.request_id
 
 
-@strawberry.type
+@strawberry.type(description="One audit record and where it is in the trail.")
 class AuditRecordEdge:
-    cursor: str
-    node: AuditRecord
+    cursor: str = strawberry.field(description="Pass as `after` to read on from here.")
+    node: AuditRecord = strawberry.field(description="The record.")
 
 
 @strawberry.type(description="A page of the audit trail, newest first.")
 class AuditRecordConnection:
-    edges: list[AuditRecordEdge]
-    page_info: PageInfo
+    edges: list[AuditRecordEdge] = strawberry.field(description="The records of this page.")
+    page_info: PageInfo = strawberry.field(description="Whether more records follow.")
 
 
 def encode_cursor(record_id: str) -> str:

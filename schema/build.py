@@ -20,6 +20,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from schema.descriptions import describe
 from schema.enums import Role
 from schema.root import Mutation, Query, Subscription
 from schema.types import IssuedReward, LedgerEntry, Member, Reward
@@ -111,7 +112,7 @@ def build_schema(max_depth: int = 12) -> strawberry.Schema:
         query_depth_limiter.create_validator(max_depth, None),
         max_aliases.create_validator(MAX_ALIASES),
     ]
-    return LoggedSchema(
+    served = LoggedSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -125,3 +126,5 @@ def build_schema(max_depth: int = 12) -> strawberry.Schema:
             lambda: MaskErrors(should_mask_error=is_internal, error_message="Internal error"),
         ],
     )
+    describe(served._schema)
+    return served

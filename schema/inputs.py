@@ -155,4 +155,6 @@ class RecordReturnInput:
     )
     idempotency_key: str
     store_id: ID | None = None
-    reason: str | None = None
+    reason: str | None = strawberry.field(
+        default=None, description="Why the goods came back, for the activity history."
+    )

@@ -67,8 +67,8 @@ class Consents:
 
 @strawberry.type(description="One answer the member gave about themselves (zero-party data).")
 class ProfileAnswer:
-    key: str
-    value: str
+    key: str = strawberry.field(description="The question, e.g. preferredCategories.")
+    value: str = strawberry.field(description="The member's answer.")
 
 
 @strawberry.type(description="The member's personal details and preferences.")
@@ -590,17 +590,19 @@ class StoreEvent:
 
 @strawberry.type(description="Program KPIs for admins, over a period.")
 class ProgramStats:
-    period_start: datetime
-    period_end: datetime
+    period_start: datetime = strawberry.field(description="Start of the period (inclusive).")
+    period_end: datetime = strawberry.field(description="End of the period (exclusive).")
     members: int = strawberry.field(description="Members enrolled, all time.")
     active_members_30d: int = strawberry.field(description="Active in the 30 days to periodEnd.")
     active_members_90d: int = strawberry.field(description="Active in the 90 days to periodEnd.")
     points_issued: int = strawberry.field(
         description="Earned and bonus points, plus positive adjustments, in the period."
     )
-    points_redeemed: int
-    points_expired: int
-    points_reversed: int
+    points_redeemed: int = strawberry.field(description="Points spent on rewards in the period.")
+    points_expired: int = strawberry.field(description="Points that expired in the period.")
+    points_reversed: int = strawberry.field(
+        description="Points taken back by reversals and returns in the period."
+    )
     points_outstanding: int = strawberry.field(
         description="Available + pending points held by all members now."
     )

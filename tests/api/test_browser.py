@@ -107,7 +107,11 @@ async def test_graphiql_docs_explorer_shows_the_descriptions(
 async def pos_page(page: Page, server: InProcessServer, settings: Settings) -> None:
     pos_token = token(settings, Role.POS, stores=["store-001"])
     await page.open(f"{server.url}/pos#token={pos_token}")
-    await page.element("#lookup")
+    lookup = await page.element("#lookup")
+    assert await page.call(lookup.is_displayed)
+    # The token came in the fragment: the paste form stays out of the cashier's way.
+    token_form = await page.element("#token-form")
+    assert not await page.call(token_form.is_displayed)
 
 
 async def test_pos_shows_the_member_and_a_purchase_within_one_second(

@@ -144,3 +144,17 @@ def test_every_type_and_field_has_a_description(served: GraphQLSchema) -> None:
         assert root is not None
         missing = [n for n, f in root.fields.items() if not f.description]
         assert missing == [], f"{root.name} fields without a description: {missing}"
+
+
+def test_every_type_and_every_field_has_a_description(served: GraphQLSchema) -> None:
+    """The docs explorer documents the whole graph: types, fields and input fields."""
+    builtin = {"String", "Int", "Float", "Boolean", "ID"}
+    missing: list[str] = []
+    for name, kind in served.type_map.items():
+        if name.startswith("__") or name in builtin:
+            continue
+        if not kind.description:
+            missing.append(name)
+        if isinstance(kind, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
+            missing += [f"{name}.{f}" for f, field in kind.fields.items() if not field.description]
+    assert missing == []

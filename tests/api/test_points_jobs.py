@@ -8,6 +8,7 @@ on a database of its own, so moving the jobs' clock forward touches no other tes
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -153,7 +154,9 @@ async def test_a_run_interrupted_halfway_and_run_again_has_one_effect(
     task = asyncio.create_task(jobs.run_once(when))
     await asyncio.sleep(0.03)  # cut off somewhere in the middle, maybe inside a transaction
     task.cancel()
-    with pytest.raises(asyncio.CancelledError):
+    # On a busy machine the run may finish before the cancel lands; either way the re-run
+    # below must find nothing left to do twice.
+    with contextlib.suppress(asyncio.CancelledError):
         await task
     await jobs.run_once(when)
     for m in members:
