@@ -170,6 +170,8 @@ def _merge_to_doc(r: MergeRecord) -> Doc:
         "reason": r.reason,
         "before": before,
         "movedRewards": list(r.moved_rewards),
+        "survivorVersion": r.survivor_version,
+        "survivorTier": r.survivor_tier,
     }
 
 
@@ -181,6 +183,8 @@ def _merge_from_doc(d: Doc) -> MergeRecord:
         reason=d["reason"],
         before=member_from_doc(d["before"]),
         moved_rewards=tuple(d.get("movedRewards") or ()),
+        survivor_version=d.get("survivorVersion", 0),
+        survivor_tier=d.get("survivorTier"),
     )
 
 
@@ -207,6 +211,7 @@ def entry_to_doc(e: LedgerEntry) -> Doc:
         "returnedAmount": e.returned_amount,
         "returnedPoints": e.returned_points,
         "reverses": e.reverses,
+        "via": e.via,
     }
 
 
@@ -233,6 +238,7 @@ def entry_from_doc(d: Doc) -> LedgerEntry:
         returned_amount=d.get("returnedAmount"),
         returned_points=d.get("returnedPoints") or 0,
         reverses=d.get("reverses"),
+        via=d.get("via"),
     )
 
 

@@ -109,6 +109,11 @@ class TxReads:
         doc = await self._c.members.find_one({"_id": member_id}, session=self._session)
         return member_from_doc(doc) if doc else None
 
+    async def entries_via(self, member_id: str, via: str) -> list[LedgerEntry]:
+        """A member's entries written by requests addressed to `via` (a merged member)."""
+        docs = self._c.ledger.find({"memberId": member_id, "via": via}, session=self._session)
+        return [entry_from_doc(d) async for d in docs.sort("seq", 1)]
+
     async def issued_reward_ids(self, member_id: str) -> tuple[str, ...]:
         docs = self._c.issued_rewards.find(
             {"memberId": member_id}, {"_id": 1}, session=self._session
@@ -204,6 +209,11 @@ class Writer:
             doc["dueAt"] = self._schedule(member)
         return doc
 
+    async def replay(self, idem: IdempotencyKey) -> Committed | None:
+        """The first result of a key already used (IDEMPOTENCY_CONFLICT for another input),
+        for commands whose checks would otherwise refuse a retry of what they already did."""
+        return await self._replay(idem)
+
     async def _replay(self, idem: IdempotencyKey) -> Committed | None:
         record = await self._c.idempotency.find_one({"_id": idem.record_id})
         if record is None:
@@ -250,7 +260,9 @@ class Writer:
         tx = TxReads(c, session)
         outcome = await decide(before, tx)
         now = datetime.now(UTC)
-        committed = await self._apply(session, before, outcome, actor, now)
+        # Entries of a write addressed to a merged member say so: an unmerge gives them back.
+        via = member_id if before is not None and member_id != before.id else None
+        committed = await self._apply(session, before, outcome, actor, now, via)
         related: list[Committed] = []
         for other in outcome.related:
             doc = await c.members.find_one({"_id": other.member_id}, session=session)
@@ -281,6 +293,7 @@ class Writer:
         outcome: Outcome,
         actor: str,
         now: datetime,
+        via: str | None = None,
     ) -> Committed:
         """Write one member's outcome: the member, identifiers, entries, marks, rewards."""
         c = self._c
@@ -319,6 +332,7 @@ class Writer:
                 order_id=draft.order_id,
                 amount=draft.amount,
                 reverses=draft.reverses,
+                via=via,
             )
             for position, draft in enumerate(outcome.entries)
         )

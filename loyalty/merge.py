@@ -12,9 +12,9 @@ entries so its ledger still sums to its balance; the merged member's own history
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from loyalty.changes import Context, Outcome, advance
+from loyalty.changes import ENTRY_SLOTS, Context, Outcome, advance, entry_seq
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.identity import contact_fields
 from loyalty.model import (
@@ -22,6 +22,8 @@ from loyalty.model import (
     ChangeKind,
     Consents,
     Identifier,
+    LedgerEntry,
+    LedgerEntryKind,
     Member,
     MergeRecord,
     Profile,
@@ -29,7 +31,7 @@ from loyalty.model import (
 )
 from loyalty.points import Book
 from loyalty.program import ProgramDef
-from loyalty.tiers import qualifying_at, rank, upgrade
+from loyalty.tiers import qualifying_at, rank, tier_for, upgrade
 
 MAX_REASON = 500
 
@@ -118,7 +120,16 @@ def merge(
 
     out = Book(merged, program, now)
     out.hand_over(note)
-    record = MergeRecord(survivor.id, now, ctx.actor, reason, merged, moved_rewards)
+    record = MergeRecord(
+        survivor.id,
+        now,
+        ctx.actor,
+        reason,
+        merged,
+        moved_rewards,
+        survivor_version=survivor.version + 1,
+        survivor_tier=survivor.tier.tier_id,
+    )
     tombstone = replace(
         out.apply(merged),
         identifiers=(),
@@ -204,3 +215,123 @@ def _challenges(
 
 def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
     return max((t for t in (a, b) if t is not None), default=None)
+
+
+def unmerge(
+    survivor: Member,
+    tombstone: Member,
+    via_entries: list[LedgerEntry],
+    program: ProgramDef,
+    ctx: Context,
+) -> tuple[Outcome, Outcome]:
+    """Undo a merge within the program's window: what came from the merged member goes back
+    as it was recorded at the merge, plus what is left of points earned since by requests
+    addressed to the merged member's id (`via_entries`). The survivor's outcome and the
+    restored member's, to commit together."""
+    record = _check_unmerge(survivor, tombstone, program, ctx)
+    before, now = record.before, ctx.now
+    note = f"Unmerged {tombstone.id} from {survivor.id}"
+
+    # The merge's entries opened lots at seqs of the version it made; earnings since that
+    # came through the merged member's id opened theirs.
+    merge_seqs = {entry_seq(record.survivor_version, i) for i in range(ENTRY_SLOTS)}
+    via_seqs = {
+        e.seq
+        for e in via_entries
+        if e.kind in (LedgerEntryKind.EARN, LedgerEntryKind.BONUS) and e.reversed_by is None
+    }
+    moved_in = sum(lot.points for lot in survivor.lots if lot.seq in merge_seqs)
+    owed = max(before.balance.available + before.balance.pending - moved_in, 0)
+    book = Book(survivor, program, now)
+    leaving, _written_off = book.give_back(merge_seqs | via_seqs, owed, note)
+    via_lots = [lot for lot in leaving if lot.seq in via_seqs]
+    via_points = sum(lot.points for lot in via_lots)
+    book.lifetime = max(book.lifetime - before.balance.lifetime - via_points, 0)
+
+    theirs = {(i.kind, i.value) for i in before.identifiers}
+    identifiers = tuple(i for i in survivor.identifiers if (i.kind, i.value) not in theirs)
+    returned = tuple(i for i in survivor.identifiers if (i.kind, i.value) in theirs)
+    months = dict(survivor.tier.months)
+    for month, points in before.tier.months:
+        months[month] = max(months.get(month, 0) - points, 0)
+    kept_tier = replace(survivor.tier, months=tuple((m, p) for m, p in sorted(months.items()) if p))
+    kept_tier = replace(kept_tier, qualifying_points=qualifying_at(kept_tier, now, program))
+    floor = record.survivor_tier or program.tiers[0].id
+    reached = tier_for(kept_tier.qualifying_points, program).id
+    tier_id = max(floor, reached, key=lambda t: rank(t, program))
+    if tier_id != kept_tier.tier_id:
+        kept_tier = replace(kept_tier, tier_id=tier_id, since=now, below_since=None)
+    gone_from = {tombstone.id, *before.merged_from}
+    kept_after = replace(
+        book.apply(survivor),
+        identifiers=identifiers,
+        profile=contact_fields(survivor.profile, identifiers),
+        tier=kept_tier,
+        merged_from=tuple(m for m in survivor.merged_from if m not in gone_from),
+    )
+    changes = [ChangeKind.UNMERGED]
+    if tier_id != survivor.tier.tier_id:
+        changes.append(ChangeKind.TIER_CHANGED)
+    kept = Outcome(
+        member=advance(survivor, kept_after, changes, now, active=False),
+        changes=tuple(changes),
+        entries=tuple(book.entries),
+        details=(
+            ("restoredId", tombstone.id),
+            ("availableReturned", before.balance.available),
+            ("pendingReturned", before.balance.pending),
+            ("earnedSinceReturned", via_points),
+            ("identifiersReturned", ",".join(sorted({i.kind.value for i in returned}))),
+        ),
+    )
+
+    # The merged member as it was, at a new version, holding its points again.
+    blank = replace(
+        before,
+        version=tombstone.version,
+        balance=replace(before.balance, available=0, pending=0),
+        lots=(),
+    )
+    back = Book(blank, program, now)
+    via_available = sum(lot.points for lot in via_lots if not lot.pending)
+    back.absorb([*before.lots, *via_lots], before.balance.available + via_available, note)
+    back.lifetime += via_points
+    restored = replace(
+        back.apply(blank),
+        identifiers=returned,
+        profile=contact_fields(before.profile, returned),
+        change_versions=tombstone.change_versions,
+        merged_into=None,
+        merge=None,
+    )
+    gone = Outcome(
+        member=advance(tombstone, restored, [ChangeKind.UNMERGED], now, active=False),
+        changes=(ChangeKind.UNMERGED,),
+        entries=tuple(back.entries),
+    )
+    return kept, gone
+
+
+def _check_unmerge(
+    survivor: Member, tombstone: Member, program: ProgramDef, ctx: Context
+) -> MergeRecord:
+    field = ("input", "mergedId")
+    record = tombstone.merge
+    if tombstone.merged_into is None or record is None:
+        raise DomainError(ErrorCode.INVALID_INPUT, "this member was not merged", field)
+    if record.survivor_id != survivor.id:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"its survivor {record.survivor_id} was merged into {survivor.id} since: "
+            "unmerge that first",
+            field,
+        )
+    window = timedelta(days=program.identity.unmerge_window_days)
+    if ctx.now - record.at > window:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"merges can be undone for {program.identity.unmerge_window_days} days; "
+            "this one is older",
+            field,
+        )
+    return record

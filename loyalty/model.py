@@ -37,6 +37,8 @@ class ChangeKind(str, Enum):
     POINTS_RELEASED = "POINTS_RELEASED"
     # Beside the contract: an activity was recorded (it may have earned nothing).
     ACTIVITY_RECORDED = "ACTIVITY_RECORDED"
+    # Beside the contract: a merge was undone (on both members).
+    UNMERGED = "UNMERGED"
 
 
 class LedgerEntryKind(str, Enum):
@@ -179,6 +181,8 @@ class MergeRecord:
     reason: str
     before: Member  # the merged member as it was at the merge
     moved_rewards: tuple[str, ...] = ()  # issued rewards that moved to the survivor
+    survivor_version: int = 0  # the survivor's version the merge made: its entries' seqs
+    survivor_tier: str | None = None  # the survivor's tier before the merge
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,7 @@ class LedgerEntry:
     returned_amount: str | None = None  # returned so far
     returned_points: int = 0  # points taken back so far by partial returns
     reverses: str | None = None  # for a REVERSAL: the entry it takes back
+    via: str | None = None  # the merged member's id a write was addressed to, when it was
 
 
 @dataclass(frozen=True)

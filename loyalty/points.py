@@ -273,6 +273,30 @@ class Book:
             self._entry(LedgerEntryKind.MERGE, points, description, pending_until=until)
         self.lots.sort(key=lambda lot: lot.seq)
 
+    def give_back(self, seqs: set[int], owed: int, description: str) -> tuple[list[PointsLot], int]:
+        """Undo a merge on the survivor: the lots opened by `seqs` leave as they are now, and
+        `owed` more points (what moved in and was spent here since) from other available
+        points, then as the program's policy says (a debt, or written off).
+
+        Returns the lots that left and the points written off."""
+        leaving = [lot for lot in self.lots if lot.seq in seqs]
+        self.lots = [lot for lot in self.lots if lot.seq not in seqs]
+        pending = sum(lot.points for lot in leaving if lot.pending)
+        available = sum(lot.points for lot in leaving if not lot.pending)
+        self.pending -= pending
+        taken = self._consume(min(owed, max(self.available - available, 0)))
+        short = owed - taken
+        written_off = 0
+        if short > 0 and self.program.points.negative_balance is not NegativeBalancePolicy.ALLOW:
+            written_off, short = short, 0
+        self.available -= available + taken + short
+        if available + taken + short:
+            self._entry(LedgerEntryKind.MERGE, -(available + taken + short), description)
+        if pending:
+            until = max(lot.available_at or self.now for lot in leaving)
+            self._entry(LedgerEntryKind.MERGE, -pending, description, pending_until=until)
+        return leaving, written_off
+
     def hand_over(self, description: str) -> None:
         """Everything held leaves (to the survivor of a merge): the entries take the balance
         to zero on each side of pending and available, so both still sum to the ledger."""

@@ -87,6 +87,10 @@ class BirthdayDef(_Strict):
     bonus: int = Field(0, ge=0, le=1_000_000)
 
 
+class IdentityDef(_Strict):
+    unmerge_window_days: int = Field(30, ge=0, le=3650)
+
+
 class ChallengeKind(str, Enum):
     DISTINCT_STORES = "distinct_stores"  # check-ins (STORE_VISIT) at `goal` different stores
     CATEGORY_ITEMS = "category_items"  # `goal` items of `category` bought
@@ -151,6 +155,7 @@ class ProgramDef(_Strict):
     tiering: TieringDef = TieringDef()
     referral: ReferralDef = ReferralDef()
     birthday: BirthdayDef = BirthdayDef()
+    identity: IdentityDef = IdentityDef()
     activities: dict[ActivityKind, ActivityDef] = Field(default_factory=dict)
     challenges: tuple[ChallengeDef, ...] = ()
 
@@ -218,7 +223,7 @@ def parse_program(text: str, source: str = "program file") -> ProgramDef:
     if not isinstance(program, dict):
         raise ProgramFileError(f"{source} is invalid:\n  program: must be a table")
     body = dict(program)
-    sections = ("points", "tiering", "referral", "birthday", "activities")
+    sections = ("points", "tiering", "referral", "birthday", "identity", "activities")
     extra = set(raw) - {"program", "tiers", "rewards", "challenges", *sections}
     if extra:
         raise ProgramFileError(f"{source}: unknown top-level key(s): {', '.join(sorted(extra))}")

@@ -44,6 +44,7 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "unlinkIdentifier": frozenset({M, A, D}),
     "duplicateCandidates": frozenset({A, D}),
     "mergeMembers": frozenset({A, D}),
+    "unmergeMember": frozenset({A, D}),
     "auditLog": frozenset({D}),
     "memberUpdated": frozenset({M, P, A, D, S}),
     "recordActivity": frozenset({M, P, D, S}),

@@ -102,3 +102,59 @@ class IdentityCommands(Commands):
             )
 
         return await self._commit(survivor_id, decide, idem, ("input",), reason=text)
+
+    async def unmerge_member(
+        self,
+        merged_id: str,
+        *,
+        reason: str,
+        idempotency_key: str | None,
+        request: dict[str, Any],
+    ) -> Committed:
+        """Give a merged member back what came from it; both change in one transaction."""
+        field = ("input", "mergedId")
+        idem = self._idem("unmergeMember", idempotency_key, request)
+        if idem is not None:
+            # A retry after success finds the member no longer merged: answer as the first time.
+            earlier = await self._s.writer.replay(idem)
+            if earlier is not None:
+                return earlier
+        tombstone = (
+            await self._s.reads.member(merged_id) if ids.kind_of(merged_id) == ids.MEMBER else None
+        )
+        if tombstone is None:
+            raise DomainError(ErrorCode.NOT_FOUND, "no such member", field)
+        if tombstone.merge is None:
+            raise DomainError(ErrorCode.INVALID_INPUT, "this member was not merged", field)
+        survivor_id = tombstone.merge.survivor_id
+        self._authorise("unmergeMember", survivor_id, None)
+        text = merge.check_reason(reason)
+        program = self._s.program
+        ctx = self._ctx()
+
+        async def decide(survivor: Member | None, tx: TxReads) -> Outcome:
+            assert survivor is not None
+            current = await tx.member(merged_id)
+            assert current is not None
+            via = await tx.entries_via(survivor.id, merged_id)
+            kept, gone = merge.unmerge(survivor, current, via, program, ctx)
+            record = current.merge
+            assert record is not None
+            back = replace(gone, absorbs=survivor.id, adopt_rewards=record.moved_rewards)
+
+            def restore(state: Member, _: list[LedgerEntry]) -> Outcome:
+                assert state.version == current.version, "the merged member moved meanwhile"
+                return back
+
+            return replace(kept, related=(Related(merged_id, restore),))
+
+        return await self._commit(survivor_id, decide, idem, field, reason=text)
+
+    async def restored(self, done: Committed, merged_id: str) -> Member:
+        """The restored member of an unmerge: as committed, or (for a replay) as it is now."""
+        for other in done.related:
+            if other.member.id == merged_id:
+                return other.member
+        current = await self._s.reads.member(merged_id)
+        assert current is not None
+        return current

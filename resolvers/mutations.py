@@ -267,3 +267,22 @@ async def record_return(info: Ctx, input: inputs.RecordReturnInput) -> payloads.
     return payloads.RecordReturnPayload(
         member=Member(state=done.member), entry=_entry(done), user_errors=[]
     )
+
+
+async def unmerge_member(
+    info: Ctx, input: inputs.UnmergeMemberInput
+) -> payloads.UnmergeMemberPayload:
+    commands = _commands(info)
+    try:
+        done = await commands.unmerge_member(
+            input.merged_id,
+            reason=input.reason,
+            idempotency_key=input.idempotency_key,
+            request=_request(input),
+        )
+        restored = await commands.restored(done, input.merged_id)
+    except DomainError as e:
+        return payloads.UnmergeMemberPayload(member=None, survivor=None, user_errors=user_errors(e))
+    return payloads.UnmergeMemberPayload(
+        member=Member(state=restored), survivor=Member(state=done.member), user_errors=[]
+    )

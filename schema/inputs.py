@@ -62,6 +62,15 @@ class UnlinkIdentifierInput:
     identifier: IdentifierInput
 
 
+@strawberry.input(description="Undo a merge within the program's unmerge window.")
+class UnmergeMemberInput:
+    merged_id: ID = strawberry.field(description="The merged member (the tombstone) to restore.")
+    reason: str = strawberry.field(description="Why the merge was wrong, for the audit trail.")
+    idempotency_key: str | None = strawberry.field(
+        default=None, description="Retries with the same key have one effect."
+    )
+
+
 @strawberry.input
 class MergeMembersInput:
     survivor_id: ID

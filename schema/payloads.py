@@ -41,6 +41,13 @@ class UnlinkIdentifierPayload:
     user_errors: list[UserError]
 
 
+@strawberry.type(description="The restored member and the survivor it was taken back from.")
+class UnmergeMemberPayload:
+    member: Member | None = strawberry.field(description="The restored member.")
+    survivor: Member | None = strawberry.field(description="The survivor, without what went back.")
+    user_errors: list[UserError] = strawberry.field(description="Why nothing changed, if so.")
+
+
 @strawberry.type
 class MergeMembersPayload:
     member: Member | None

@@ -67,6 +67,14 @@ class Mutation:
     merge_members: payloads.MergeMembersPayload = strawberry.mutation(
         resolver=mutations.merge_members, description="Fold a duplicate account into another."
     )
+    unmerge_member: payloads.UnmergeMemberPayload = strawberry.mutation(
+        resolver=mutations.unmerge_member,
+        description=(
+            "Undo a wrong merge (AGENT, ADMIN) within the program's window: what came from the "
+            "merged member goes back as recorded at the merge, plus what is left of points "
+            "earned since through its id."
+        ),
+    )
     record_purchase: payloads.RecordPurchasePayload = strawberry.mutation(
         resolver=mutations.record_purchase,
         description="Earn points for a purchase: floor(amount x earn rate x tier multiplier).",

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from loyalty.changes import Context, EntryDraft, Outcome
+from loyalty.changes import Context, EntryDraft, Outcome, advance
 from loyalty.enrollment import enroll
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.identity import link
-from loyalty.merge import merge
+from loyalty.merge import merge, unmerge
 from loyalty.model import (
     ChangeKind,
     Consents,
@@ -24,7 +24,8 @@ from loyalty.model import (
     Member,
     Profile,
 )
-from loyalty.program import Channel, ProgramDef
+from loyalty.points import Book
+from loyalty.program import Channel, NegativeBalancePolicy, ProgramDef
 from loyalty.purchases import record_purchase
 from tests.loyalty.conftest import T0
 
@@ -202,3 +203,93 @@ def test_nothing_is_created_or_lost(
     assert moved_in == (gone.balance.available, gone.balance.pending)
     assert moved_out == (-gone.balance.available, -gone.balance.pending)
     assert len({(i.kind, i.value) for i in s.identifiers}) == len(s.identifiers)
+
+
+def unmerge_now(
+    kept: Member,
+    tomb: Member,
+    program: ProgramDef,
+    days: float = 3,
+    via: list[object] | None = None,
+) -> tuple[Outcome, Outcome]:
+    ctx = Context(now=T0 + timedelta(days=days), actor="agent-2")
+    return unmerge(kept, tomb, via or [], program, ctx)  # type: ignore[arg-type]
+
+
+def test_unmerge_gives_back_what_moved_and_both_ledgers_still_sum(demo: ProgramDef) -> None:
+    kept = buy(new_member("m-a", "a@example.com", demo), "300", demo)
+    gone = buy(new_member("m-b", "b@example.com", demo), "250", demo)
+    survivor, tombstone = do_merge(kept, gone, demo)
+    assert survivor.member.tier.tier_id == "silver"
+    back_kept, restored = unmerge_now(survivor.member, tombstone.member, demo)
+    k, r = back_kept.member, restored.member
+    assert (k.balance.available, k.balance.pending) == (300, 0)
+    assert (r.balance.available, r.balance.pending) == (250, 0)
+    assert sum(lot.points for lot in k.lots) == 300 and sum(lot.points for lot in r.lots) == 250
+    assert k.tier.tier_id == "member" and k.tier.qualifying_points == 300
+    assert [i.value for i in k.identifiers] == ["a@example.com"]
+    assert [i.value for i in r.identifiers] == ["b@example.com"]
+    assert r.merged_into is None and r.merge is None and k.merged_from == ()
+    assert r.version == tombstone.member.version + 1 and k.version == survivor.member.version + 1
+    assert back_kept.changes[0] is ChangeKind.UNMERGED and restored.changes == (
+        ChangeKind.UNMERGED,
+    )
+    # Merge then unmerge: each side's entries sum to nothing, so the ledgers still add up.
+    assert sums(survivor.entries)[0] + sums(back_kept.entries)[0] == 0
+    assert sums(tombstone.entries)[0] + sums(restored.entries)[0] == 0
+
+
+def test_points_the_survivor_spent_since_are_owed_back(demo: ProgramDef) -> None:
+    kept = buy(new_member("m-a", "a@example.com", demo), "100", demo)
+    gone = buy(new_member("m-b", "b@example.com", demo), "200", demo)
+    survivor, tombstone = do_merge(kept, gone, demo)
+    ctx = Context(now=T0 + timedelta(days=2, hours=1), actor="till", channel=Channel.POS)
+    book = Book(survivor.member, demo, ctx.now)
+    book.spend(250, "a big redemption")
+    spent = advance(survivor.member, book.apply(survivor.member), [], ctx.now)
+    back_kept, restored = unmerge_now(spent, tombstone.member, demo)
+    assert restored.member.balance.available == 200
+    # 50 were left; the other 150 it owes: a debt or written off, as the program says.
+    policy = demo.points.negative_balance
+    expected = -150 if policy is NegativeBalancePolicy.ALLOW else 0
+    assert back_kept.member.balance.available == expected
+    assert sum(lot.points for lot in back_kept.member.lots) == 0
+
+
+def test_unmerge_is_refused_after_the_window_or_for_a_live_member(demo: ProgramDef) -> None:
+    kept, gone = new_member("m-a", "a@example.com", demo), new_member("m-b", "b@example.com", demo)
+    survivor, tombstone = do_merge(kept, gone, demo)
+    days = demo.identity.unmerge_window_days + 3
+    with pytest.raises(DomainError) as late:
+        unmerge_now(survivor.member, tombstone.member, demo, days=days)
+    assert late.value.code is ErrorCode.INVALID_INPUT and "days" in late.value.message
+    with pytest.raises(DomainError) as live:
+        unmerge_now(survivor.member, kept, demo)
+    assert live.value.code is ErrorCode.INVALID_INPUT
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kept_buys=st.lists(st.integers(1, 400), max_size=5),
+    gone_buys=st.lists(st.integers(1, 400), max_size=5),
+    window=st.sampled_from([0, 14]),
+)
+def test_merge_then_unmerge_restores_both_balances(
+    demo: ProgramDef, kept_buys: list[int], gone_buys: list[int], window: int
+) -> None:
+    program = demo.model_copy(update={"return_window_days": window})
+    kept = new_member("m-a", "a@example.com", program)
+    gone = new_member("m-b", "b@example.com", program)
+    for i, amount in enumerate(kept_buys):
+        kept = buy(kept, str(amount), program, i)
+    for i, amount in enumerate(gone_buys):
+        gone = buy(gone, str(amount), program, i)
+    survivor, tombstone = do_merge(kept, gone, program)
+    k, r = (o.member for o in unmerge_now(survivor.member, tombstone.member, program))
+    for now_, then in ((k, kept), (r, gone)):
+        assert (now_.balance.available, now_.balance.pending) == (
+            then.balance.available,
+            then.balance.pending,
+        )
+        assert sum(lot.points for lot in now_.lots if lot.pending) == now_.balance.pending
+        assert sum(lot.points for lot in now_.lots if not lot.pending) == now_.balance.available
