@@ -101,7 +101,8 @@ class ServerProcess(_Addresses):
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 90) -> None:
+        # Generous: a loaded 2-core CI machine takes tens of seconds to start two workers.
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
             [sys.executable, str(ROOT / "app.py"), "serve"],
