@@ -23,6 +23,7 @@ class Collections:
     idempotency: AsyncCollection[Doc]
     leases: AsyncCollection[Doc]
     audit: AsyncCollection[Doc]
+    guests: AsyncCollection[Doc]
 
 
 def connect(uri: str, *, retry_writes: bool) -> AsyncMongoClient[Doc]:
@@ -45,6 +46,7 @@ def collections(db: AsyncDatabase[Doc]) -> Collections:
         idempotency=db["idempotency"],
         leases=db["leases"],
         audit=db["audit"],
+        guests=db["guests"],
     )
 
 

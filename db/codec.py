@@ -99,6 +99,7 @@ def member_to_doc(m: Member) -> Doc:
         "dormantAt": m.dormant_at,
         "mergedInto": m.merged_into,
         "mergedFrom": list(m.merged_from),
+        "guestActivity": [list(pair) for pair in m.guest_activity],
         "merge": _merge_to_doc(m.merge) if m.merge else None,
     }
 
@@ -156,6 +157,7 @@ def member_from_doc(d: Doc) -> Member:
         dormant_at=d.get("dormantAt"),
         merged_into=d.get("mergedInto"),
         merged_from=tuple(d.get("mergedFrom") or ()),
+        guest_activity=tuple((k, n) for k, n in d.get("guestActivity") or ()),
         merge=_merge_from_doc(d["merge"]) if d.get("merge") else None,
     )
 

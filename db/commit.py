@@ -23,7 +23,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
-from db import ids
+from db import guests, ids
 from db.audit import AuditNote, record_change
 from db.client import Collections, Doc
 from db.codec import (
@@ -37,6 +37,7 @@ from db.codec import (
 from db.reads import MAX_MERGE_HOPS, identifier_key
 from loyalty.changes import ENTRY_SLOTS, Outcome
 from loyalty.errors import DomainError, ErrorCode
+from loyalty.guests import GuestActivity
 from loyalty.model import (
     ChangeKind,
     IdentifierKind,
@@ -108,6 +109,10 @@ class TxReads:
         """A member as stored, tombstone or not (the change itself follows merges)."""
         doc = await self._c.members.find_one({"_id": member_id}, session=self._session)
         return member_from_doc(doc) if doc else None
+
+    async def guest_activities(self, keys: list[str]) -> list[GuestActivity]:
+        """Guests' activities, to join the member; the change deletes the guests."""
+        return await guests.take(self._c, self._session, keys)
 
     async def entries_via(self, member_id: str, via: str) -> list[LedgerEntry]:
         """A member's entries written by requests addressed to `via` (a merged member)."""
@@ -353,6 +358,10 @@ class Writer:
                 {"memberId": after.id, "seq": {"$in": list(outcome.released)}},
                 {"$set": {"status": LedgerEntryStatus.AVAILABLE.value}},
                 session=session,
+            )
+        if outcome.joins_guests:
+            await c.guests.delete_many(
+                {"_id": {"$in": list(outcome.joins_guests)}}, session=session
             )
         if outcome.absorbs is not None and outcome.adopt_rewards:
             await c.issued_rewards.update_many(

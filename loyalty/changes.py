@@ -96,6 +96,7 @@ class Outcome:
     # A merge: the member whose identifiers and issued rewards (these ids) become ours.
     absorbs: str | None = None
     adopt_rewards: tuple[str, ...] = ()
+    joins_guests: tuple[str, ...] = ()  # guest profiles (identifier keys) this change takes in
     # What the change did, for the audit trail: kinds and counts, never a personal value.
     details: tuple[tuple[str, str | int], ...] = ()
 

@@ -164,6 +164,8 @@ class Member:
     merged_into: str | None = None
     merge: MergeRecord | None = None
     merged_from: tuple[str, ...] = ()  # on a survivor: the members merged into it, oldest first
+    # Activity counts by kind from before enrolment (a guest's cookie or device), for decisions.
+    guest_activity: tuple[tuple[str, int], ...] = ()
 
     def changes_since(self, version: int) -> list[ChangeKind]:
         """Every kind of change after `version`, in the enum's order."""

@@ -89,6 +89,9 @@ class BirthdayDef(_Strict):
 
 class IdentityDef(_Strict):
     unmerge_window_days: int = Field(30, ge=0, le=3650)
+    guest_activities_earn: bool = Field(
+        False, description="Whether activity before enrolment earns once it joins a member."
+    )
 
 
 class ChallengeKind(str, Enum):

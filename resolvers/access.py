@@ -48,6 +48,7 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "auditLog": frozenset({D}),
     "memberUpdated": frozenset({M, P, A, D, S}),
     "recordActivity": frozenset({M, P, D, S}),
+    "recordGuestActivity": frozenset({P, D, S}),
     "reverseEntry": frozenset({A, D, S}),
     "recordReturn": frozenset({P, A, D, S}),
     "adjustPoints": frozenset({A, D}),

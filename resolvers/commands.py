@@ -48,7 +48,7 @@ def _check_text(value: str, limit: int, *field: str) -> str:
     return text
 
 
-def _check_at(at: datetime | None, now: datetime, *field: str) -> datetime:
+def check_at(at: datetime | None, now: datetime, *field: str) -> datetime:
     if at is None:
         return now
     if at.tzinfo is None:
@@ -298,7 +298,7 @@ class Commands:
         check_currency(currency_code, program, ("input", "currencyCode"))
         value = parse_amount(amount, program, ("input", "amount"))
         order = _check_text(order_id, MAX_ORDER_ID, "orderId")
-        when = _check_at(occurred_at, self._now, "occurredAt")
+        when = check_at(occurred_at, self._now, "occurredAt")
         _check_lines(lines)
         idem = self._idem("recordPurchase", idempotency_key, request)
         assert idem is not None
@@ -392,7 +392,7 @@ class Commands:
         await self._member("recordActivity", member_id, store_id)
         program = self._s.program
         values = parse_attributes(attributes)
-        _check_at(occurred_at, self._now, "occurredAt")
+        check_at(occurred_at, self._now, "occurredAt")
         idem = self._idem("recordActivity", idempotency_key, request)
         ctx = self._ctx(channel, store_id)
 

@@ -7,18 +7,29 @@ one transaction. The rules are in loyalty/identity.py and loyalty/merge.py.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
-from db import ids
-from db.commit import Committed, TxReads
-from loyalty import identity, merge
+from db import guests, ids
+from db.commit import Committed, TxReads, fingerprint
+from db.guests import GuestProfile
+from db.reads import identifier_key
+from loyalty import activities, identity, merge
+from loyalty import guests as guest_rules
 from loyalty.changes import Outcome, Related
 from loyalty.errors import DomainError, ErrorCode
+from loyalty.guests import GUEST_KINDS, GuestActivity
 from loyalty.model import IdentifierKind, LedgerEntry, Member
-from resolvers.commands import Commands
+from loyalty.program import ActivityKind, Channel
+from resolvers.commands import Commands, check_at, parse_attributes
 
 
 class IdentityCommands(Commands):
+    async def enroll(self, **given: Any) -> Committed:  # type: ignore[override]
+        """Enrolment, then the history of any guest cookie or device it names joins it."""
+        done = await super().enroll(**given)
+        return await self._join_guests(done, [identifier for identifier in given["identifiers"]])
+
     async def link_identifier(
         self, member_id: str, *, kind: IdentifierKind, value: str, verified: bool | None
     ) -> Committed:
@@ -35,7 +46,8 @@ class IdentityCommands(Commands):
             assert current is not None
             return identity.link(current, kind, clean, verified, ctx)
 
-        return await self._commit(member_id, decide, None, field)
+        done = await self._commit(member_id, decide, None, field)
+        return await self._join_guests(done, [(kind, clean)])
 
     async def unlink_identifier(
         self, member_id: str, *, kind: IdentifierKind, value: str
@@ -158,3 +170,90 @@ class IdentityCommands(Commands):
         current = await self._s.reads.member(merged_id)
         assert current is not None
         return current
+
+    async def record_guest_activity(
+        self,
+        *,
+        kind: IdentifierKind,
+        value: str,
+        activity: ActivityKind,
+        channel: Channel,
+        store_id: str | None,
+        attributes: str | None,
+        occurred_at: datetime | None,
+        idempotency_key: str,
+        request: dict[str, Any],
+    ) -> tuple[Committed | None, GuestProfile | None]:
+        """Activity of a cookie or device: on its member when one owns it, else on a guest
+        profile that joins the member who later enrols with or links the identifier."""
+        field = ("input", "identifier", "value")
+        if kind not in GUEST_KINDS:
+            raise DomainError(
+                ErrorCode.INVALID_INPUT,
+                "guest activity is recorded against a WEB_COOKIE or DEVICE_TOKEN",
+                ("input", "identifier", "kind"),
+            )
+        clean = identity.normalise(kind, value, self._s.program.default_phone_region, field)
+        store_id = self._store(store_id)
+        owner = await self._s.reads.member_id_by_identifier(kind, clean)
+        if owner is not None:
+            done = await self.record_activity(
+                owner,
+                kind=activity,
+                channel=channel,
+                store_id=store_id,
+                attributes=attributes,
+                occurred_at=occurred_at,
+                idempotency_key=idempotency_key,
+                request=request,
+            )
+            return done, None
+        self._authorise("recordGuestActivity", None, store_id)
+        values = parse_attributes(attributes)
+        survey = activities.check_attributes(activity, values, store_id)
+        at = check_at(occurred_at, self._now, "occurredAt")
+        key = identifier_key(kind, clean)
+        scoped = fingerprint({"caller": self._viewer.subject, "key": idempotency_key})
+        recorded = GuestActivity(activity, at, channel, store_id, survey)
+        profile = await guests.record(self._s.reads.collections, key, kind, recorded, scoped)
+        # Enrolled or linked meanwhile: the history joins that member now, not never.
+        owner = await self._s.reads.member_id_by_identifier(kind, clean)
+        if owner is not None:
+            member = await self._s.reads.member(owner)
+            assert member is not None
+            joined = await self._join_guests(Committed(member, (), (), None, None), [(kind, clean)])
+            return joined, None
+        return None, profile
+
+    async def _join_guests(
+        self, done: Committed, identifiers: list[tuple[IdentifierKind, str]]
+    ) -> Committed:
+        """Fold the guest profiles of these identifiers into the member, as one more change.
+
+        Separate from the enrolment or link it follows: a fault between the two leaves the
+        guest profile in place, and the next activity or link of the identifier joins it."""
+        keys = [
+            identifier_key(
+                kind, identity.normalise(kind, value, self._s.program.default_phone_region, ())
+            )
+            for kind, value in identifiers
+            if kind in GUEST_KINDS
+        ]
+        if not keys or not await guests.any_of(self._s.reads.collections, keys):
+            return done
+        program = self._s.program
+        ctx = self._ctx()
+        self._operation = "joinGuestActivity"
+
+        async def decide(member: Member | None, tx: TxReads) -> Outcome:
+            assert member is not None
+            found = await tx.guest_activities(keys)
+            if not found:
+                return Outcome(member=member, changes=())  # joined meanwhile: nothing to do
+            joined = guest_rules.join(member, found, program, ctx)
+            return replace(joined, joins_guests=tuple(keys))
+
+        after = await self._s.writer.commit(
+            done.member.id, decide, None, self._viewer.subject, self._audit_note(None)
+        )
+        return done if after.quiet else after

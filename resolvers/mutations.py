@@ -286,3 +286,36 @@ async def unmerge_member(
     return payloads.UnmergeMemberPayload(
         member=Member(state=restored), survivor=Member(state=done.member), user_errors=[]
     )
+
+
+async def record_guest_activity(
+    info: Ctx, input: inputs.RecordGuestActivityInput
+) -> payloads.RecordGuestActivityPayload:
+    try:
+        done, guest = await _commands(info).record_guest_activity(
+            kind=input.identifier.kind,
+            value=input.identifier.value,
+            activity=input.kind,
+            channel=input.channel,
+            store_id=input.store_id,
+            attributes=input.attributes,
+            occurred_at=input.occurred_at,
+            idempotency_key=input.idempotency_key,
+            request=_request(input),
+        )
+    except DomainError as e:
+        return payloads.RecordGuestActivityPayload(
+            member=None, guest=None, user_errors=user_errors(e)
+        )
+    return payloads.RecordGuestActivityPayload(
+        member=Member(state=done.member) if done else None,
+        guest=payloads.GuestProfile(
+            identifier_kind=guest.kind,
+            activities=guest.activities,
+            first_seen_at=guest.first_seen_at,
+            last_seen_at=guest.last_seen_at,
+        )
+        if guest
+        else None,
+        user_errors=[],
+    )

@@ -115,6 +115,21 @@ class RecordActivityInput:
     occurred_at: datetime | None = None
 
 
+@strawberry.input(
+    description="Activity of a web cookie or app device, before or after anyone enrols with it."
+)
+class RecordGuestActivityInput:
+    identifier: IdentifierInput = strawberry.field(
+        description="A WEB_COOKIE or DEVICE_TOKEN: its member's, or a guest's until one links it."
+    )
+    kind: ActivityKind = strawberry.field(description="What happened.")
+    channel: Channel = strawberry.field(description="Where it happened.")
+    idempotency_key: str = strawberry.field(description="Retries with the same key record once.")
+    store_id: ID | None = strawberry.field(default=None, description="The store, for visits.")
+    attributes: str | None = strawberry.field(default=None, description="A JSON object as text.")
+    occurred_at: datetime | None = strawberry.field(default=None, description="Defaults to now.")
+
+
 @strawberry.input
 class RedeemRewardInput:
     member_id: ID

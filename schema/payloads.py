@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import strawberry
 
-from schema.enums import UserErrorCode
+from schema.enums import IdentifierKind, UserErrorCode
 from schema.types import IssuedReward, LedgerEntry, Member
 
 
@@ -39,6 +41,25 @@ class LinkIdentifierPayload:
 class UnlinkIdentifierPayload:
     member: Member | None
     user_errors: list[UserError]
+
+
+@strawberry.type(description="What a cookie or device did before anyone enrolled with it.")
+class GuestProfile:
+    identifier_kind: IdentifierKind = strawberry.field(description="WEB_COOKIE or DEVICE_TOKEN.")
+    activities: int = strawberry.field(description="Activities kept (the newest 100).")
+    first_seen_at: datetime = strawberry.field(description="Its first recorded activity.")
+    last_seen_at: datetime = strawberry.field(description="Its latest recorded activity.")
+
+
+@strawberry.type(
+    description="Where the activity went: on the identifier's member, or on a guest profile."
+)
+class RecordGuestActivityPayload:
+    member: Member | None = strawberry.field(description="The member who owns the identifier.")
+    guest: GuestProfile | None = strawberry.field(
+        description="The guest profile, while no member owns the identifier."
+    )
+    user_errors: list[UserError] = strawberry.field(description="Why nothing was recorded.")
 
 
 @strawberry.type(description="The restored member and the survivor it was taken back from.")

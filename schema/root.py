@@ -67,6 +67,13 @@ class Mutation:
     merge_members: payloads.MergeMembersPayload = strawberry.mutation(
         resolver=mutations.merge_members, description="Fold a duplicate account into another."
     )
+    record_guest_activity: payloads.RecordGuestActivityPayload = strawberry.mutation(
+        resolver=mutations.record_guest_activity,
+        description=(
+            "Record activity of a web cookie or app device: on its member, or on a guest "
+            "profile whose history joins the member who later enrols with or links it."
+        ),
+    )
     unmerge_member: payloads.UnmergeMemberPayload = strawberry.mutation(
         resolver=mutations.unmerge_member,
         description=(
