@@ -159,8 +159,11 @@ class GraphQLTransport:
         async def buffering_send(message: Message) -> None:
             nonlocal start
             if message["type"] == "http.response.start":
-                start = message
-                return
+                kind = Headers(raw=message["headers"]).get("content-type", "")
+                if "json" in kind:
+                    start = message
+                    return
+                # Anything else (a multipart subscription stream, an error page) passes as is.
             if message["type"] != "http.response.body" or start is None:
                 await send(message)
                 return
