@@ -158,3 +158,17 @@ def test_every_type_and_every_field_has_a_description(served: GraphQLSchema) -> 
         if isinstance(kind, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
             missing += [f"{name}.{f}" for f, field in kind.fields.items() if not field.description]
     assert missing == []
+
+
+def test_the_description_table_names_only_what_exists(served: GraphQLSchema) -> None:
+    """A table entry for a renamed or removed field would silently document nothing."""
+    from schema.descriptions import FIELDS, TYPES
+
+    assert [name for name in TYPES if name not in served.type_map] == []
+    stale = []
+    for key in FIELDS:
+        type_name, field_name = key.split(".")
+        kind = served.type_map.get(type_name)
+        if field_name not in getattr(kind, "fields", {}):
+            stale.append(key)
+    assert stale == []
