@@ -62,6 +62,8 @@ class RequestTelemetry(SchemaExtension):
             GRAPHQL_ERRORS.labels(kind="graphql", code=code).inc()
         for code in user_codes:
             GRAPHQL_ERRORS.labels(kind="user", code=code).inc()
+        if not log.isEnabledFor(logging.INFO):
+            return
         log.info(
             "graphql.request",
             extra={

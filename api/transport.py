@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_QUERIES = 10_000
@@ -95,6 +96,10 @@ class GraphQLTransport:
         method = scope["method"]
         try:
             if method == "GET":
+                if _is_browser_visit(scope):
+                    # Strawberry's own (CDN) page is off: a browser opening /graphql gets ours.
+                    await RedirectResponse("/graphiql")(scope, receive, send)
+                    return
                 scope = self._resolve_get(scope)
                 await self._with_etag(scope, receive, send)
                 return
@@ -154,8 +159,11 @@ class GraphQLTransport:
         async def buffering_send(message: Message) -> None:
             nonlocal start
             if message["type"] == "http.response.start":
-                start = message
-                return
+                kind = Headers(raw=message["headers"]).get("content-type", "")
+                if "json" in kind:
+                    start = message
+                    return
+                # Anything else (a multipart subscription stream, an error page) passes as is.
             if message["type"] != "http.response.body" or start is None:
                 await send(message)
                 return
@@ -179,6 +187,16 @@ class GraphQLTransport:
             await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, buffering_send)
+
+
+def _is_browser_visit(scope: Scope) -> bool:
+    """A page load of /graphql itself: HTML wanted, no operation in the URL."""
+    accept = Headers(scope=scope).get("accept", "")
+    return (
+        "text/html" in accept
+        and b"query=" not in scope["query_string"]
+        and (b"extensions=" not in scope["query_string"])
+    )
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -1,4 +1,4 @@
-"""Descriptions for the types and fields declared without one, so GraphiQL documents every one.
+"""Descriptions for the types, fields and enum values declared without one, for GraphiQL.
 
 A description written beside its field (`strawberry.field(description=...)`) always wins; this
 table only fills what is missing, and the wording follows the contract's comments. Mutation
@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from graphql import (
+    GraphQLEnumType,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLObjectType,
@@ -137,6 +138,110 @@ FIELDS = {
     "StoreEvent.at": "When it happened.",
 }
 
+ENUM_VALUES = {
+    "Channel": {
+        "APP": "The mobile app.",
+        "WEB": "The web shop.",
+        "POS": "A till in a store.",
+        "KIOSK": "A self-service kiosk in a store.",
+        "EMAIL": "Email.",
+        "SMS": "Text message.",
+        "PUSH": "App push notification.",
+        "CALL_CENTER": "A support agent.",
+    },
+    "IdentifierKind": {
+        "EMAIL": "Email address.",
+        "PHONE": "Phone number (E.164).",
+        "LOYALTY_CARD": "Loyalty card number.",
+        "DEVICE_TOKEN": "A device's app token.",
+        "WEB_COOKIE": "A web shop cookie id.",
+        "EXTERNAL_ID": "An id in another system.",
+    },
+    "IssuedRewardStatus": {
+        "ACTIVE": "Issued and usable.",
+        "REDEEMED": "Used at a till or online.",
+        "EXPIRED": "Past its expiry, unused.",
+        "CANCELLED": "Withdrawn; its points were returned or never spent.",
+    },
+    "ActionKind": {
+        "SHOW_REWARD": "Show a reward the member can have.",
+        "SHOW_OFFER": "Show an offer.",
+        "SEND_MESSAGE": "Send a message on the action's channel.",
+        "SUPPRESS_MESSAGE": "Send nothing now (caps, consent or fatigue).",
+        "WIN_BACK": "Bring a lapsing member back.",
+        "TIER_CELEBRATION": "Celebrate a new tier.",
+        "ONBOARDING": "Help a new member start.",
+        "COMPLETE_PROFILE": "Ask for missing profile details.",
+    },
+    "LedgerEntryKind": {
+        "EARN": "Points from a purchase.",
+        "BONUS": "Points from an activity, challenge or promotion.",
+        "REDEEM": "Points spent on a reward.",
+        "REVERSAL": "Undoes an earlier entry (a refund or a return).",
+        "ADJUSTMENT": "A correction by an agent, with a reason.",
+        "EXPIRY": "Points that expired.",
+        "MERGE": "Points moved by a merge of two members.",
+    },
+    "LedgerEntryStatus": {
+        "PENDING": "Earned, not yet spendable.",
+        "AVAILABLE": "Counted in the spendable balance.",
+    },
+    "Role": {
+        "MEMBER": "The member, on their own account only.",
+        "POS": "A till or kiosk, at its own stores only.",
+        "AGENT": "A support agent.",
+        "ADMIN": "An administrator.",
+        "SERVICE": "Another system of the retailer.",
+    },
+    "UserErrorCode": {
+        "NOT_FOUND": "The member, reward or entry does not exist.",
+        "FORBIDDEN": "The caller may not do this for this member or store.",
+        "INVALID_INPUT": "A value is malformed or out of range; `field` says which.",
+        "IDEMPOTENCY_CONFLICT": "The key was used before with another input.",
+        "REWARD_UNAVAILABLE": "The reward cannot be had here or now.",
+        "TIER_TOO_LOW": "The reward needs a higher tier.",
+        "INSUFFICIENT_POINTS": "Not enough available points.",
+        "IDENTIFIER_TAKEN": "The identifier belongs to another member.",
+        "ALREADY_MERGED": "The member was merged into another.",
+        "ALREADY_REVERSED": "The entry was reversed before.",
+    },
+    "ActivityKind": {
+        "APP_SESSION": "Opened the app.",
+        "PRODUCT_VIEW": "Looked at a product.",
+        "STORE_VISIT": "Checked in at a store.",
+        "REVIEW": "Wrote a review.",
+        "REFERRAL": "Referred someone who enrolled.",
+        "SURVEY": "Answered a survey.",
+        "SOCIAL_SHARE": "Shared on social media.",
+        "APP_DOWNLOAD": "Installed the app.",
+        "SUPPORT_CONTACT": "Contacted support.",
+        "PROFILE_COMPLETED": "Completed the profile.",
+    },
+    "ActionOutcome": {
+        "SHOWN": "The action was shown.",
+        "CLICKED": "The member clicked it.",
+        "DISMISSED": "The member dismissed it.",
+        "CONVERTED": "The member did what it asked.",
+        "SENT": "The message was sent.",
+    },
+    "ChangeKind": {
+        "ENROLLED": "The member enrolled.",
+        "PROFILE_UPDATED": "Profile or consents changed.",
+        "IDENTIFIER_LINKED": "An identifier was linked.",
+        "IDENTIFIER_UNLINKED": "An identifier was unlinked.",
+        "MERGED": "Another member was merged in, or this one into another.",
+        "POINTS_EARNED": "Points were earned.",
+        "POINTS_REDEEMED": "Points were spent on a reward.",
+        "POINTS_REVERSED": "An entry was reversed.",
+        "POINTS_ADJUSTED": "Points were adjusted by an agent.",
+        "POINTS_EXPIRED": "Points expired.",
+        "REWARD_ISSUED": "A reward was issued.",
+        "REWARD_USED": "An issued reward was used.",
+        "TIER_CHANGED": "The tier changed.",
+        "CHALLENGE_PROGRESSED": "A challenge moved forward.",
+    },
+}
+
 # Fields that mean the same in every mutation input or payload.
 SHARED = {
     "memberId": "The member.",
@@ -173,6 +278,10 @@ def describe(schema: GraphQLSchema) -> None:
             continue
         if not kind.description:
             kind.description = TYPES.get(name) or _mutation_type(name, mutations)
+        if isinstance(kind, GraphQLEnumType):
+            for value_name, value in kind.values.items():
+                if not value.description:
+                    value.description = ENUM_VALUES.get(name, {}).get(value_name)
         if not isinstance(kind, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
             continue
         shared = _mutation_type(name, mutations) is not None

@@ -146,8 +146,8 @@ def test_every_type_and_field_has_a_description(served: GraphQLSchema) -> None:
         assert missing == [], f"{root.name} fields without a description: {missing}"
 
 
-def test_every_type_and_every_field_has_a_description(served: GraphQLSchema) -> None:
-    """The docs explorer documents the whole graph: types, fields and input fields."""
+def test_every_type_field_and_enum_value_has_a_description(served: GraphQLSchema) -> None:
+    """The docs explorer documents the whole graph: types, fields, input fields, enum values."""
     builtin = {"String", "Int", "Float", "Boolean", "ID"}
     missing: list[str] = []
     for name, kind in served.type_map.items():
@@ -157,4 +157,26 @@ def test_every_type_and_every_field_has_a_description(served: GraphQLSchema) -> 
             missing.append(name)
         if isinstance(kind, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType):
             missing += [f"{name}.{f}" for f, field in kind.fields.items() if not field.description]
+        if isinstance(kind, GraphQLEnumType):
+            missing += [f"{name}.{v}" for v, value in kind.values.items() if not value.description]
     assert missing == []
+
+
+def test_the_description_table_names_only_what_exists(served: GraphQLSchema) -> None:
+    """A table entry for a renamed or removed field would silently document nothing."""
+    from schema.descriptions import ENUM_VALUES, FIELDS, TYPES
+
+    assert [name for name in TYPES if name not in served.type_map] == []
+    assert [
+        f"{enum}.{value}"
+        for enum, values in ENUM_VALUES.items()
+        for value in values
+        if value not in getattr(served.type_map.get(enum), "values", {})
+    ] == []
+    stale = []
+    for key in FIELDS:
+        type_name, field_name = key.split(".")
+        kind = served.type_map.get(type_name)
+        if field_name not in getattr(kind, "fields", {}):
+            stale.append(key)
+    assert stale == []
