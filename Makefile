@@ -27,10 +27,14 @@ $(VENV)/.installed: $(UV) uv.lock pyproject.toml
 	@touch $@
 
 # The browser assets (GraphiQL, graphql-ws) follow web/package-lock.json; served by the API itself.
+# Without npm the API still runs and tests still pass: /graphiql and /pos answer 503 with how to
+# install the assets, and the tests that need them are skipped and say so.
 web/node_modules/.installed: web/package-lock.json web/package.json
-	@command -v npm >/dev/null || { echo "npm is needed to install the browser assets (apt-get install npm)"; exit 1; }
-	npm ci --prefix web --no-audit --no-fund --loglevel=error
-	@touch $@
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix web --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "warning: npm not found: GraphiQL and /pos need it (apt-get install npm), skipping"; \
+	fi
 
 install: $(VENV)/.installed web/node_modules/.installed
 
@@ -54,11 +58,16 @@ check-contract: install
 
 # The TypeScript client example of docs/clients.md: type-checked and compiled for its test.
 docs/examples/node_modules/.installed: docs/examples/package-lock.json docs/examples/package.json
-	npm ci --prefix docs/examples --no-audit --no-fund --loglevel=error
-	@touch $@
+	@if command -v npm >/dev/null; then \
+	  npm ci --prefix docs/examples --no-audit --no-fund --loglevel=error && touch $@; \
+	fi
 
 check-examples: docs/examples/node_modules/.installed
-	cd docs/examples && node_modules/.bin/tsc -p .
+	@if [ -f docs/examples/node_modules/.installed ]; then \
+	  cd docs/examples && node_modules/.bin/tsc -p .; \
+	else \
+	  echo "check-examples: skipped, npm not found (apt-get install npm)"; \
+	fi
 
 schema: install
 	$(PY) -m tools.check_contract --update

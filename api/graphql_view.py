@@ -101,6 +101,7 @@ class GraphQLView(GraphQL[Context, None]):
                 loaders=Loaders(services.reads, cache=False),
                 request=request,
                 response=response,
+                over_websocket=True,
             )
         viewer = None
         token = bearer(request.headers.get("authorization"))

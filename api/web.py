@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 WEB = Path(__file__).resolve().parents[1] / "web"
 PAGES = WEB / "pages"
 MODULES = WEB / "node_modules"
+ASSETS_INSTALLED = (MODULES / ".installed").exists()  # npm ci ran (see the Makefile)
 
 # URL name -> file under node_modules: only these are served, nothing else of node_modules.
 VENDOR = {

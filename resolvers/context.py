@@ -62,3 +62,4 @@ class Context:
     response: Any = None
     connection_params: dict[str, Any] | None = None
     auth_error: str | None = field(default=None)
+    over_websocket: bool = False  # subscriptions need a socket to push on

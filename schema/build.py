@@ -19,6 +19,7 @@ from strawberry.extensions import (
     query_depth_limiter,
 )
 from strawberry.types import ExecutionContext
+from strawberry.types.graphql import OperationType
 
 from schema.descriptions import describe
 from schema.enums import Role
@@ -85,6 +86,31 @@ class AuthGate(SchemaExtension):
         yield
 
 
+class SubscriptionsOverWebSocket(SchemaExtension):
+    """A subscription sent over plain HTTP gets a clear BAD_REQUEST, not an internal fault:
+    there is no socket to push its updates on."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution_context = self.execution_context
+        context = execution_context.context
+        if (
+            execution_context.result is None
+            and execution_context.operation_type is OperationType.SUBSCRIPTION
+            and not getattr(context, "over_websocket", False)
+        ):
+            execution_context.result = GraphQLExecutionResult(
+                data=None,
+                errors=[
+                    GraphQLError(
+                        "subscriptions run over a WebSocket on /graphql "
+                        "(graphql-transport-ws or graphql-ws), not over HTTP",
+                        extensions={"code": "BAD_REQUEST"},
+                    )
+                ],
+            )
+        yield
+
+
 class LoggedSchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -123,6 +149,7 @@ def build_schema(max_depth: int = 12) -> strawberry.Schema:
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
             AuthGate,
+            SubscriptionsOverWebSocket,
             lambda: MaskErrors(should_mask_error=is_internal, error_message="Internal error"),
         ],
     )

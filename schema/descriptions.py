@@ -194,6 +194,8 @@ ENUM_VALUES = {
         "SERVICE": "Another system of the retailer.",
     },
     "UserErrorCode": {
+        "LAST_IDENTIFIER": "The last identifier of a member cannot be removed.",
+        "LIMIT_REACHED": "An activity over its cap: recorded, no points (a warning).",
         "NOT_FOUND": "The member, reward or entry does not exist.",
         "FORBIDDEN": "The caller may not do this for this member or store.",
         "INVALID_INPUT": "A value is malformed or out of range; `field` says which.",
@@ -224,6 +226,11 @@ ENUM_VALUES = {
         "CONVERTED": "The member did what it asked.",
         "SENT": "The message was sent.",
     },
+    "DuplicateReason": {
+        "SAME_EMAIL": "One mailbox: case, +tags and Gmail's dots ignored.",
+        "SAME_PHONE": "One national number, under any country code.",
+        "SAME_NAME_AND_BIRTHDAY": "The same first name, last name and birthday.",
+    },
     "ChangeKind": {
         "ENROLLED": "The member enrolled.",
         "PROFILE_UPDATED": "Profile or consents changed.",
@@ -239,6 +246,9 @@ ENUM_VALUES = {
         "REWARD_USED": "An issued reward was used.",
         "TIER_CHANGED": "The tier changed.",
         "CHALLENGE_PROGRESSED": "A challenge moved forward.",
+        "POINTS_RELEASED": "Pending points became spendable (their return window ended).",
+        "ACTIVITY_RECORDED": "An activity was recorded (it may have earned nothing).",
+        "UNMERGED": "A wrong merge was undone (on the survivor and the restored member).",
     },
 }
 

@@ -15,6 +15,7 @@ from urllib.parse import quote
 import pytest
 from prometheus_client import REGISTRY
 
+from api.web import ASSETS_INSTALLED
 from resolvers.access import Role
 from schema.build import build_schema
 from settings import Settings
@@ -23,10 +24,17 @@ from tests.support.client import GraphQLClient, token
 from tests.support.operations import enroll, purchase
 from tests.support.servers import InProcessServer
 
-pytestmark = pytest.mark.skipif(
-    chromium_paths() is None,
-    reason="browser tests: chromium and chromium-driver are not installed (.ci/run installs them)",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        chromium_paths() is None,
+        reason="browser tests: chromium and chromium-driver are not installed "
+        "(.ci/run installs them)",
+    ),
+    pytest.mark.skipif(
+        not ASSETS_INSTALLED,
+        reason="browser tests: the browser assets are not installed (npm missing: make install)",
+    ),
+]
 
 
 @pytest.fixture(scope="module")

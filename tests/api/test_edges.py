@@ -158,3 +158,14 @@ async def test_readiness_says_what_is_down(
     assert ready.status_code == 503
     assert set(ready.json()["problems"]) == {"bus"}
     assert alive.status_code == 200
+
+
+async def test_a_subscription_over_http_is_a_clear_bad_request(client: GraphQLClient) -> None:
+    response = await client.post(
+        'subscription { memberUpdated(memberId: "mbr_000000000000000000000000") { version } }'
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None
+    assert body["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "WebSocket" in body["errors"][0]["message"]

@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from api.web import OWN, PAGES, VENDOR
+from api.web import ASSETS_INSTALLED, OWN, PAGES, VENDOR
 from tests.support.servers import InProcessServer
 
 
@@ -32,6 +32,9 @@ async def test_root_leads_to_graphiql_and_strawberrys_own_page_is_off(
     assert "unpkg" not in browser_get.text
 
 
+@pytest.mark.skipif(
+    not ASSETS_INSTALLED, reason="the browser assets are not installed (npm missing: make install)"
+)
 async def test_every_script_and_stylesheet_a_page_names_is_local_and_served(
     server: InProcessServer, http: httpx.AsyncClient
 ) -> None:
