@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import struct
+from datetime import UTC, datetime
 from typing import Any
+
+from bson import Binary
 
 from loyalty.model import (
     Balance,
@@ -23,6 +27,42 @@ from loyalty.model import (
 from loyalty.program import Channel
 
 Doc = dict[str, Any]
+
+# A points lot packed as seq, points, earned, expires, available (times in ms since the epoch,
+# NONE for none): 36 bytes instead of a 5-element BSON array, so a member holding 500 lots
+# stays an 18 KiB field that the server and the event bus move as one opaque value.
+_LOT = struct.Struct("<qiqqq")
+_NONE = -(2**63)
+
+
+def _ms(at: datetime | None) -> int:
+    return _NONE if at is None else int(at.timestamp() * 1000)
+
+
+def _at(ms: int) -> datetime | None:
+    return None if ms == _NONE else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def pack_lots(lots: tuple[PointsLot, ...]) -> Binary:
+    return Binary(
+        b"".join(
+            _LOT.pack(
+                lot.seq, lot.points, _ms(lot.earned_at), _ms(lot.expires_at), _ms(lot.available_at)
+            )
+            for lot in lots
+        )
+    )
+
+
+def unpack_lots(value: bytes | None) -> tuple[PointsLot, ...]:
+    if not value:
+        return ()
+    lots = []
+    for seq, points, earned, expires, available in _LOT.iter_unpack(bytes(value)):
+        earned_at = _at(earned)
+        assert earned_at is not None
+        lots.append(PointsLot(seq, points, earned_at, _at(expires), _at(available)))
+    return tuple(lots)
 
 
 def _channel(value: str | None) -> Channel | None:
@@ -77,9 +117,7 @@ def member_to_doc(m: Member) -> Doc:
         "lastActivityAt": m.last_activity_at,
         "referredBy": m.referred_by,
         "changeVersions": dict(m.change_versions),
-        "lots": [
-            [lot.seq, lot.points, lot.earned_at, lot.expires_at, lot.available_at] for lot in m.lots
-        ],
+        "lots": pack_lots(m.lots),
         "counters": dict(m.counters),
         "challenges": {
             k: {
@@ -137,8 +175,7 @@ def member_from_doc(d: Doc) -> Member:
         last_activity_at=d.get("lastActivityAt"),
         referred_by=d.get("referredBy"),
         change_versions=dict(d.get("changeVersions") or {}),
-        # Lots are stored as short arrays: a member with 500 open lots stays a small document.
-        lots=tuple(PointsLot(*lot) for lot in d.get("lots") or ()),
+        lots=unpack_lots(d.get("lots")),
         counters=dict(d.get("counters") or {}),
         challenges={
             k: ChallengeState(c["period"], c["progress"], tuple(c["seen"]), c["done"])

@@ -494,7 +494,9 @@ class Member(Node):
                 f"first must be between 0 and {MAX_PAGE}", extensions={"code": "INVALID_INPUT"}
             )
         before = decode_cursor(after) if after else None
-        rows = await info.context.services.reads.activity_page(self.state.id, first + 1, before)
+        rows = await info.context.services.reads.activity_page(
+            self.state.id, first + 1, before, self.state.version
+        )
         page = rows[:first]
         edges = [
             LedgerEntryEdge(cursor=encode_cursor(e.seq), node=LedgerEntry(state=e)) for e in page
