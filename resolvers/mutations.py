@@ -11,6 +11,7 @@ from resolvers.commands import Commands, PurchaseLine
 from resolvers.context import Context
 from resolvers.errors import user_errors, warning
 from resolvers.pending import not_implemented
+from resolvers.points_commands import PointsCommands
 from schema import inputs, payloads
 from schema.types import IssuedReward, LedgerEntry, Member
 
@@ -21,6 +22,12 @@ def _commands(info: Ctx) -> Commands:
     viewer = info.context.viewer
     assert viewer is not None  # the auth gate refuses anonymous operations before this
     return Commands(info.context.services, viewer, info.context.now)
+
+
+def _points(info: Ctx) -> PointsCommands:
+    viewer = info.context.viewer
+    assert viewer is not None
+    return PointsCommands(info.context.services, viewer, info.context.now)
 
 
 def _request(data: object) -> dict[str, object]:
@@ -168,7 +175,7 @@ async def record_activity(
     info: Ctx, input: inputs.RecordActivityInput
 ) -> payloads.RecordActivityPayload:
     try:
-        done = await _commands(info).record_activity(
+        done = await _points(info).record_activity(
             input.member_id,
             kind=input.kind,
             channel=input.channel,
@@ -190,7 +197,7 @@ async def record_activity(
 
 async def reverse_entry(info: Ctx, input: inputs.ReverseEntryInput) -> payloads.ReverseEntryPayload:
     try:
-        done = await _commands(info).reverse_entry(
+        done = await _points(info).reverse_entry(
             input.entry_id,
             reason=input.reason,
             idempotency_key=input.idempotency_key,
@@ -205,7 +212,7 @@ async def reverse_entry(info: Ctx, input: inputs.ReverseEntryInput) -> payloads.
 
 async def adjust_points(info: Ctx, input: inputs.AdjustPointsInput) -> payloads.AdjustPointsPayload:
     try:
-        done = await _commands(info).adjust_points(
+        done = await _points(info).adjust_points(
             input.member_id,
             points=input.points,
             reason=input.reason,
@@ -221,7 +228,7 @@ async def adjust_points(info: Ctx, input: inputs.AdjustPointsInput) -> payloads.
 
 async def record_return(info: Ctx, input: inputs.RecordReturnInput) -> payloads.RecordReturnPayload:
     try:
-        done = await _commands(info).record_return(
+        done = await _points(info).record_return(
             input.member_id,
             order_id=input.order_id,
             returned_amount=input.returned_amount,
