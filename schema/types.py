@@ -203,6 +203,14 @@ class TierStatus:
     def since(self) -> datetime:
         return self.state.since
 
+    @strawberry.field(
+        description="The tier held before the current one (null before any change): with "
+        "`current`, the old and new tier of a TIER_CHANGED."
+    )
+    def previous(self, info: Info[Context, None]) -> Tier | None:
+        tier_id = self.state.previous
+        return Tier(state=_program(info).tier(tier_id)) if tier_id else None
+
     def _progress(self, info: Info[Context, None]) -> TierProgress:
         program = _program(info)
         points = qualifying_at(self.state, info.context.now, program)

@@ -283,12 +283,13 @@ async def test_tier_upgrade_is_pushed_and_the_status_is_exact(
     assert update["changes"] == ["POINTS_EARNED", "TIER_CHANGED"]
     assert update["member"]["tier"]["current"]["id"] == "silver"
     status = await client.data(
-        "query($id: ID!) { member(id: $id) { tier { current { id } next { id } "
+        "query($id: ID!) { member(id: $id) { tier { current { id } previous { id } next { id } "
         "qualifyingPoints pointsToNext progress since } } }",
         {"id": member["id"]},
     )
     tier = status["member"]["tier"]
     assert tier["current"]["id"] == "silver" and tier["next"]["id"] == "gold"
+    assert tier["previous"] == {"id": "member"}
     assert tier["qualifyingPoints"] == 510
     assert tier["pointsToNext"] == 1490
     assert tier["progress"] == (510 - 500) / (2000 - 500)
