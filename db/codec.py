@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import struct
 from datetime import UTC, datetime
 from typing import Any
@@ -44,21 +45,30 @@ def _at(ms: int) -> datetime | None:
 
 
 def pack_lots(lots: tuple[PointsLot, ...]) -> Binary:
-    return Binary(
-        b"".join(
-            _LOT.pack(
-                lot.seq, lot.points, _ms(lot.earned_at), _ms(lot.expires_at), _ms(lot.available_at)
-            )
-            for lot in lots
+    return Binary(_pack(lots))
+
+
+# One write packs the same lots three times: the member, the idempotency record, the event.
+@functools.lru_cache(maxsize=256)
+def _pack(lots: tuple[PointsLot, ...]) -> bytes:
+    return b"".join(
+        _LOT.pack(
+            lot.seq, lot.points, _ms(lot.earned_at), _ms(lot.expires_at), _ms(lot.available_at)
         )
+        for lot in lots
     )
 
 
 def unpack_lots(value: bytes | None) -> tuple[PointsLot, ...]:
-    if not value:
-        return ()
+    return _unpack(bytes(value)) if value else ()
+
+
+# A write reads its member twice (the checks, then the transaction) and screens read the same
+# state again and again; lots are immutable, so decoding the same bytes once is enough.
+@functools.lru_cache(maxsize=256)
+def _unpack(value: bytes) -> tuple[PointsLot, ...]:
     lots = []
-    for seq, points, earned, expires, available in _LOT.iter_unpack(bytes(value)):
+    for seq, points, earned, expires, available in _LOT.iter_unpack(value):
         earned_at = _at(earned)
         assert earned_at is not None
         lots.append(PointsLot(seq, points, earned_at, _at(expires), _at(available)))
