@@ -104,7 +104,6 @@ class PointsCommands(Commands):
             raise DomainError(ErrorCode.NOT_FOUND, "no such entry", field)
         await self._member("reverseEntry", found.member_id, None, "entryId")
         text = adjustments.check_reason(reason)
-        returns.check_reversible(found)
         program = self._s.program
         idem = self._idem("reverseEntry", idempotency_key, request)
         ctx = self._ctx()
