@@ -60,13 +60,13 @@ class PointsCommands(Commands):
         await self._member("recordActivity", member_id, store_id)
         program = self._s.program
         values = parse_attributes(attributes)
-        check_at(occurred_at, self._now, "occurredAt")
+        when = check_at(occurred_at, self._now, "occurredAt")
         idem = self._idem("recordActivity", idempotency_key, request)
         ctx = self._ctx(channel, store_id)
 
         async def decide(member: Member | None, _: TxReads) -> Outcome:
             assert member is not None
-            return activities.record_activity(member, kind, values, program, ctx)
+            return activities.record_activity(member, kind, values, program, ctx, when)
 
         return await self._commit(member_id, decide, idem, ("input",))
 
