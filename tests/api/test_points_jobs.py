@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from db.jobs import JobRunner, running
+from db.jobs import Clock, JobRunner, running, wall_clock
 from resolvers.context import utc_now
 from settings import Settings
 from tests.support.client import GraphQLClient, token, transport_ws
@@ -62,9 +62,11 @@ def api(
     return GraphQLClient(http, job_server.url, token(job_settings))
 
 
-def runner(server: InProcessServer, owner: str | None = None) -> JobRunner:
+def runner(
+    server: InProcessServer, owner: str | None = None, clock: Clock = wall_clock
+) -> JobRunner:
     jobs: JobRunner = server.app.state.jobs
-    return jobs if owner is None else jobs.as_owner(owner)
+    return jobs if owner is None else jobs.as_owner(owner, clock)
 
 
 async def test_pending_points_are_released_and_pushed(
@@ -127,17 +129,42 @@ async def test_birthday_bonus_by_the_job(api: GraphQLClient, job_server: InProce
 
 
 async def test_one_runner_at_a_time(job_server: InProcessServer) -> None:
-    now = utc_now()
-    holder = runner(job_server, owner="holder")
-    other = runner(job_server, owner="other")
-    assert await holder.lease.acquire(now)
-    assert (await other.run_once(now)).ran is False
+    wall = [utc_now()]
+    holder = runner(job_server, owner="holder", clock=lambda: wall[0])
+    other = runner(job_server, owner="other", clock=lambda: wall[0])
+    assert await holder.lease.acquire()
+    assert (await other.run_once(utc_now())).ran is False
     await holder.lease.release()
-    assert (await other.run_once(now)).ran is True
-    # a holder that died leaves the lease to expire; then another takes over
-    assert await holder.lease.acquire(now)
-    assert (await other.run_once(now + timedelta(seconds=30))).ran is False
-    assert (await other.run_once(now + timedelta(seconds=61))).ran is True
+    assert (await other.run_once(utc_now())).ran is True
+    # a holder that died leaves the lease to expire on the wall clock; then another takes over
+    assert await holder.lease.acquire()
+    wall[0] += timedelta(seconds=30)
+    assert (await other.run_once(utc_now())).ran is False
+    wall[0] += timedelta(seconds=31)
+    assert (await other.run_once(utc_now())).ran is True
+
+
+async def test_the_lease_runs_on_the_wall_clock_whatever_time_the_jobs_run_as(
+    api: GraphQLClient, job_server: InProcessServer
+) -> None:
+    """A process killed during `jobs run --at <next year>` must not block every runner for a
+    year: the lease it leaves ends a TTL after the wall-clock time it was taken."""
+    member = await enroll(api)
+    await buy(api, member["id"], "10.00")  # due in 7 days, so surely at the time below
+    jobs = runner(job_server, owner="killed")
+    seen: list[datetime] = []
+
+    async def spy(member_id: str, now: datetime) -> bool:
+        doc = await job_server.services.reads.collections.leases.find_one({"_id": "points-jobs"})
+        assert doc is not None
+        seen.append(doc["until"])
+        return True
+
+    jobs.run_member = spy  # type: ignore[method-assign]
+    member_due = utc_now() + timedelta(days=400)
+    await jobs.run_once(member_due, limit=1)
+    assert seen, "no member was due"
+    assert seen[0] <= utc_now() + timedelta(seconds=61)
 
 
 async def test_a_run_interrupted_halfway_and_run_again_has_one_effect(
