@@ -21,12 +21,16 @@ from resolvers.context import Context
 from resolvers.pending import not_implemented
 from schema.enums import (
     ActionKind,
+    ActivityKind,
+    ChallengePeriod,
     ChangeKind,
     Channel,
+    ExpiryPolicy,
     IdentifierKind,
     IssuedRewardStatus,
     LedgerEntryKind,
     LedgerEntryStatus,
+    NegativeBalancePolicy,
 )
 
 MAX_PAGE = 100
@@ -532,6 +536,34 @@ class Member(Node):
         not_implemented("Member.nextBestActions")
 
 
+@strawberry.type(description="How points are held and lost.")
+class PointsPolicy:
+    expiry: ExpiryPolicy
+    validity_months: int = strawberry.field(description="FIFO: a lot's life.")
+    inactivity_months: int = strawberry.field(description="INACTIVITY: months without activity.")
+    notice_days: int = strawberry.field(description="How far `balance.expiringSoon` looks ahead.")
+    negative_balance: NegativeBalancePolicy
+
+
+@strawberry.type(description="What an activity earns, and its cap.")
+class ActivityRule:
+    kind: ActivityKind
+    points: int = strawberry.field(description="Before the tier's multiplier.")
+    cap: int | None = strawberry.field(
+        description="REVIEW: per calendar month; SOCIAL_SHARE: per ISO week; others once or "
+        "unlimited (see the README)."
+    )
+
+
+@strawberry.type(description="A challenge of the program.")
+class Challenge:
+    id: strawberry.ID
+    name: str
+    goal: int
+    reward_points: int
+    period: ChallengePeriod
+
+
 @strawberry.type(description="The loyalty program's definition.")
 class Program:
     state: strawberry.Private[ProgramDef]
@@ -562,6 +594,57 @@ class Program:
     @strawberry.field
     def rewards(self) -> list[Reward]:
         return [Reward(state=r) for r in self.state.rewards]
+
+    @strawberry.field(description="Expiry and the negative-balance policy.")
+    def points_policy(self) -> PointsPolicy:
+        p = self.state.points
+        return PointsPolicy(
+            expiry=p.expiry,
+            validity_months=p.validity_months,
+            inactivity_months=p.inactivity_months,
+            notice_days=p.notice_days,
+            negative_balance=p.negative_balance,
+        )
+
+    @strawberry.field(description="Points per activity kind; kinds left out earn nothing.")
+    def activities(self) -> list[ActivityRule]:
+        return [
+            ActivityRule(kind=kind, points=rule.points, cap=rule.cap)
+            for kind, rule in self.state.activities.items()
+        ]
+
+    @strawberry.field
+    def challenges(self) -> list[Challenge]:
+        return [
+            Challenge(
+                id=strawberry.ID(c.id),
+                name=c.name,
+                goal=c.goal,
+                reward_points=c.reward_points,
+                period=c.period,
+            )
+            for c in self.state.challenges
+        ]
+
+    @strawberry.field(description="Bonus to a member who joins through a referral.")
+    def referral_welcome_bonus(self) -> int:
+        return self.state.referral.welcome_bonus
+
+    @strawberry.field(description="Bonus to the referrer at the referee's first purchase.")
+    def referrer_bonus(self) -> int:
+        return self.state.referral.referrer_bonus
+
+    @strawberry.field(description="Once a year in the birthday month.")
+    def birthday_bonus(self) -> int:
+        return self.state.birthday.bonus
+
+    @strawberry.field(description="Tiers count qualifying points over this many months.")
+    def qualifying_months(self) -> int:
+        return self.state.tiering.qualifying_months
+
+    @strawberry.field(description="Days below a tier's threshold before a re-evaluation lowers it.")
+    def tier_grace_days(self) -> int:
+        return self.state.tiering.grace_days
 
 
 @strawberry.type(description="One committed change of a member, pushed to its subscribers.")

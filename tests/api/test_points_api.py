@@ -329,3 +329,31 @@ async def test_program_stats_for_admins_only(client: GraphQLClient, settings: Se
         'periodEnd: "2026-01-01T00:00:00Z") { members } }'
     )
     assert bad["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+async def test_the_program_shows_its_points_rules(client: GraphQLClient) -> None:
+    program = (
+        await client.data(
+            """{ program { pointsPolicy { expiry validityMonths noticeDays negativeBalance }
+              activities { kind points cap } challenges { id goal rewardPoints period }
+              referralWelcomeBonus referrerBonus birthdayBonus qualifyingMonths tierGraceDays } }"""
+        )
+    )["program"]
+    assert program["pointsPolicy"] == {
+        "expiry": "FIFO",
+        "validityMonths": 12,
+        "noticeDays": 30,
+        "negativeBalance": "ALLOW",
+    }
+    assert {"kind": "REVIEW", "points": 25, "cap": 3} in program["activities"]
+    assert [c["id"] for c in program["challenges"]] == [
+        "three-stores",
+        "coffee-lover",
+        "complete-profile",
+    ]
+    assert (program["referralWelcomeBonus"], program["referrerBonus"]) == (100, 200)
+    assert (program["birthdayBonus"], program["qualifyingMonths"], program["tierGraceDays"]) == (
+        250,
+        12,
+        30,
+    )
