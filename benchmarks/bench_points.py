@@ -5,8 +5,9 @@
 Starts its own embedded Mongo-wire server (in memory) and the service's own objects in this
 process (no HTTP: the point is what a member's history costs, not the transport). Builds a
 member through the real rules with 10,000 ledger entries and 500 open points lots (500
-purchases kept, 4,750 purchases each reversed), one with 10,000 entries and no open lot, and a
-new member, then measures them in turn, one request at a time:
+purchases kept, 4,750 purchases each reversed), one with 10,000 entries and no open lot, one
+with 30 entries (a full page) and no open lot, and a new member, then measures them in turn,
+one request at a time:
 
   read   GraphQL member { balance (with expiringSoon over the lots), tier, challenges,
          activity(first: 20) } executed on the served schema
@@ -58,6 +59,7 @@ READ = """query($id: ID!) { member(id: $id) {
   activity(first: 20) { edges { node { id kind points } } } } }"""
 
 ADMIN = Viewer("bench-admin", Role.ADMIN)
+LABELS = ("big", "long", "short", "new")
 
 
 def history(
@@ -119,7 +121,7 @@ async def run(args: argparse.Namespace) -> None:
             services: Services = app.state.services
             commands = Commands(services, ADMIN, utc_now())
             ids_ = []
-            for label in ("big", "long", "new"):
+            for label in LABELS:
                 done = await commands.enroll(
                     identifiers=[(IdentifierKind.EMAIL, f"{label}-{uuid.uuid4().hex[:8]}@b.io")],
                     channel=Channel.APP, first_name=label, last_name=None, birthday=None,
@@ -127,11 +129,17 @@ async def run(args: argparse.Namespace) -> None:
                     request={},
                 )  # fmt: skip
                 ids_.append(done.member.id)
-            big_id, long_id, new_id = ids_
+            big_id, long_id, short_id, new_id = ids_
             c = services.reads.collections
             # big: the issue's member; long: as many entries but no open lot (every purchase
             # reversed), to tell what the history costs from what the lots cost.
-            shapes = {big_id: ("big", lots, pairs), long_id: ("long", 0, (lots + 2 * pairs) // 2)}
+            # short: 30 entries, enough to fill the page the read asks for, so long/short is
+            # what the length of the history costs.
+            shapes = {
+                big_id: ("big", lots, pairs),
+                long_id: ("long", 0, (lots + 2 * pairs) // 2),
+                short_id: ("short", 0, 15),
+            }
             for member_id, (label, kept, reversed_) in shapes.items():
                 began = time.perf_counter()
                 found = await services.reads.member(member_id)
@@ -182,12 +190,12 @@ async def run(args: argparse.Namespace) -> None:
                     for member_id in ids_:
                         await op(member_id)
                 for _ in range(rounds):  # alternate, so machine noise hits all alike
-                    for label, member_id in zip(("big", "long", "new"), ids_, strict=True):
+                    for label, member_id in zip(LABELS, ids_, strict=True):
                         times.setdefault(f"{name} {label}", []).append(await op(member_id))
             print(f"rounds      {rounds} per member and operation, sequential, alternating")
             for name, _ in operations:
                 floor = times[f"{name} new"]
-                for label in ("big", "long", "new"):
+                for label in LABELS:
                     t = times[f"{name} {label}"]
                     ratio = percentile(t, 50) / percentile(floor, 50)
                     print(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import struct
-from datetime import UTC, datetime
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import Binary
@@ -36,39 +37,74 @@ _LOT = struct.Struct("<qiqqq")
 _NONE = -(2**63)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+# Integer arithmetic: timestamp() * 1000 is a float and rounds some times down by a millisecond.
 def _ms(at: datetime | None) -> int:
-    return _NONE if at is None else int(at.timestamp() * 1000)
+    return _NONE if at is None else (at - _EPOCH) // _ONE_MS
 
 
 def _at(ms: int) -> datetime | None:
-    return None if ms == _NONE else datetime.fromtimestamp(ms / 1000, UTC)
+    return None if ms == _NONE else _EPOCH + timedelta(milliseconds=ms)
 
 
 def pack_lots(lots: tuple[PointsLot, ...]) -> Binary:
     return Binary(_pack(lots))
 
 
-# One write packs the same lots three times: the member, the idempotency record, the event.
-@functools.lru_cache(maxsize=256)
+def unpack_lots(value: bytes | None) -> tuple[PointsLot, ...]:
+    if not value:
+        return ()
+    raw = bytes(value)
+    found = _DECODED.get(raw)
+    if found is None:
+        found = _unpack(raw)
+        _remember(raw, found)
+    else:
+        _DECODED.move_to_end(raw)
+    return found
+
+
+# Decoding 500 lots is ~1 ms of Python, and a member's lots are read far more often than they
+# change: a write reads them twice (the checks, then the transaction), screens re-read them.
+# The last CACHED packings are kept both ways (lots are immutable); packing primes decoding
+# when its times are whole milliseconds (they always are in the service), so the first read
+# after a write does not decode either.
+CACHED = 256
+_DECODED: OrderedDict[bytes, tuple[PointsLot, ...]] = OrderedDict()
+
+
+def _remember(raw: bytes, lots: tuple[PointsLot, ...]) -> None:
+    _DECODED[raw] = lots
+    if len(_DECODED) > CACHED:
+        _DECODED.popitem(last=False)
+
+
+def _whole_ms(at: datetime | None) -> bool:
+    return at is None or at.microsecond % 1000 == 0
+
+
+@functools.lru_cache(maxsize=CACHED)
 def _pack(lots: tuple[PointsLot, ...]) -> bytes:
-    return b"".join(
+    raw = b"".join(
         _LOT.pack(
             lot.seq, lot.points, _ms(lot.earned_at), _ms(lot.expires_at), _ms(lot.available_at)
         )
         for lot in lots
     )
+    if all(
+        _whole_ms(lot.earned_at) and _whole_ms(lot.expires_at) and _whole_ms(lot.available_at)
+        for lot in lots
+    ):
+        _remember(raw, lots)
+    return raw
 
 
-def unpack_lots(value: bytes | None) -> tuple[PointsLot, ...]:
-    return _unpack(bytes(value)) if value else ()
-
-
-# A write reads its member twice (the checks, then the transaction) and screens read the same
-# state again and again; lots are immutable, so decoding the same bytes once is enough.
-@functools.lru_cache(maxsize=256)
-def _unpack(value: bytes) -> tuple[PointsLot, ...]:
+def _unpack(raw: bytes) -> tuple[PointsLot, ...]:
     lots = []
-    for seq, points, earned, expires, available in _LOT.iter_unpack(value):
+    for seq, points, earned, expires, available in _LOT.iter_unpack(raw):
         earned_at = _at(earned)
         assert earned_at is not None
         lots.append(PointsLot(seq, points, earned_at, _at(expires), _at(available)))
