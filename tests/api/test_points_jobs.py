@@ -211,3 +211,28 @@ async def test_the_in_service_loop_runs_due_work(
     assert datetime.fromisoformat(
         state["member"]["balance"]["expiringSoon"][0]["expiresAt"]
     ) > datetime.now(UTC)
+
+
+async def test_a_downgrade_waits_for_the_grace_period_and_is_pushed(
+    api: GraphQLClient, job_server: InProcessServer, job_settings: Settings
+) -> None:
+    member = await enroll(api)
+    await buy(api, member["id"], "600.00")  # silver at once
+    jobs = runner(job_server, owner="tiers")
+    now = utc_now()
+    # 13 months on the purchase has left the 12-month window: the grace period starts
+    first_review = datetime(now.year + 1, now.month, 1, tzinfo=UTC) + timedelta(days=32)
+    await jobs.run_once(first_review)
+    state = await api.data(MEMBER, {"id": member["id"]})
+    assert state["member"]["tier"]["current"]["id"] == "silver"  # kept during the grace period
+    async with transport_ws(job_server.ws_url, token(job_settings)) as ws:
+        await ws.subscribe(
+            "subscription($id: ID!) { memberUpdated(memberId: $id) { changes "
+            "member { tier { previous { id } current { id } } } } }",
+            {"id": member["id"]},
+        )
+        await asyncio.sleep(0.2)
+        await jobs.run_once(first_review + timedelta(days=31))
+        update = (await ws.next_data())["memberUpdated"]
+    assert update["changes"] == ["TIER_CHANGED"]
+    assert update["member"]["tier"] == {"previous": {"id": "silver"}, "current": {"id": "member"}}
