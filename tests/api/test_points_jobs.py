@@ -8,6 +8,9 @@ on a database of its own, so moving the jobs' clock forward touches no other tes
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -236,3 +239,52 @@ async def test_a_downgrade_waits_for_the_grace_period_and_is_pushed(
         update = (await ws.next_data())["memberUpdated"]
     assert update["changes"] == ["TIER_CHANGED"]
     assert update["member"]["tier"] == {"previous": {"id": "silver"}, "current": {"id": "member"}}
+
+
+async def test_two_runners_at_once_one_works(
+    api: GraphQLClient, job_server: InProcessServer
+) -> None:
+    members = [await enroll(api) for _ in range(4)]
+    for m in members:
+        await buy(api, m["id"], "20.00")
+    when = utc_now() + timedelta(days=7, hours=2)
+    reports = await asyncio.gather(
+        runner(job_server, owner="a").run_once(when),
+        runner(job_server, owner="b").run_once(when),
+    )
+    assert sorted(r.ran for r in reports) == [False, True]
+    for m in members:
+        state = await api.data(MEMBER, {"id": m["id"]})
+        assert state["member"]["version"] == 3
+        assert state["member"]["balance"]["available"] == 20
+
+
+@pytest.mark.processes
+async def test_the_jobs_command_runs_once(
+    api: GraphQLClient, job_settings: Settings, mongo_uri: str
+) -> None:
+    member = await enroll(api)
+    await buy(api, member["id"], "25.00")
+    at = (utc_now() + timedelta(days=7, hours=3)).isoformat()
+    env = {
+        **os.environ,
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_RETRY_WRITES": "false",
+        "MONGODB_DATABASE": job_settings.mongodb_database,
+        "PROGRAM_FILE": str(job_settings.program_file),
+        "LOG_LEVEL": "WARNING",
+    }
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(ROOT / "app.py"), "jobs", "run", "--at", at],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("jobs ran at"), done.stdout
+    assert " 0 member(s)" not in done.stdout
+    state = await api.data(MEMBER, {"id": member["id"]})
+    assert state["member"]["balance"]["available"] == 25
