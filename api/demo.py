@@ -7,10 +7,10 @@ import logging
 from db.commit import Committed
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import IdentifierKind
-from loyalty.program import Channel
+from loyalty.program import ActivityKind, Channel
 from resolvers.access import Role, Viewer
-from resolvers.commands import Commands
 from resolvers.context import Services, utc_now
+from resolvers.points_commands import PointsCommands
 
 log = logging.getLogger("demo")
 
@@ -25,7 +25,7 @@ DEMO_MEMBERS = [
 async def seed(services: Services) -> list[str]:
     """Enrol the demo members once; running it again changes nothing. Returns their ids."""
     viewer = Viewer("demo-seed", Role.ADMIN)
-    commands = Commands(services, viewer, utc_now())
+    commands = PointsCommands(services, viewer, utc_now())
     member_ids: list[str] = []
     for first, last, email, phone, card, purchases in DEMO_MEMBERS:
         existing = await services.reads.member_id_by_identifier(IdentifierKind.EMAIL, email)
@@ -45,7 +45,8 @@ async def seed(services: Services) -> list[str]:
                 birthday=None,
                 store_id=DEMO_STORE,
                 consents={"email": True, "sms": False, "push": True, "personalization": True},
-                referred_by=None,
+                # Alan joins through Ada: his welcome bonus now, hers with his first purchase.
+                referred_by=member_ids[0] if first == "Alan" and member_ids else None,
                 idempotency_key=f"demo-enroll-{card}",
                 request={"card": card},
             )
@@ -67,5 +68,17 @@ async def seed(services: Services) -> list[str]:
                 idempotency_key=f"demo-purchase-{card}-{index}",
                 request={"card": card, "index": index},
             )
+        if first == "Ada":
+            for kind in (ActivityKind.APP_DOWNLOAD, ActivityKind.STORE_VISIT):
+                await commands.record_activity(
+                    done.member.id,
+                    kind=kind,
+                    channel=Channel.APP,
+                    store_id=DEMO_STORE,
+                    attributes=None,
+                    occurred_at=None,
+                    idempotency_key=f"demo-activity-{card}-{kind.value}",
+                    request={"card": card, "kind": kind.value},
+                )
     log.info("demo.seeded", extra={"members": len(member_ids)})
     return member_ids

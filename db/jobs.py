@@ -15,7 +15,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from pymongo.errors import DuplicateKeyError
 
@@ -38,16 +38,36 @@ class RunReport:
     members: int = 0  # members whose due work was applied
 
 
-class Lease:
-    """A named lease: one holder at a time, until it expires or is released."""
+Clock = Callable[[], datetime]
 
-    def __init__(self, c: Collections, name: str, ttl: timedelta, owner: str | None = None):
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Lease:
+    """A named lease: one holder at a time, until it expires or is released.
+
+    It runs on the wall clock, never on the time a job runs as (`jobs run --at` a future date
+    must not leave a lease that blocks every runner until then).
+    """
+
+    def __init__(
+        self,
+        c: Collections,
+        name: str,
+        ttl: timedelta,
+        owner: str | None = None,
+        clock: Clock = wall_clock,
+    ):
         self._c = c
         self._name = name
         self._ttl = ttl
+        self._clock = clock
         self.owner = owner or uuid.uuid4().hex
 
-    async def acquire(self, now: datetime) -> bool:
+    async def acquire(self) -> bool:
+        now = self._clock()
         until = now + self._ttl
         try:
             await self._c.leases.insert_one(
@@ -79,16 +99,19 @@ class JobRunner:
         lease_ttl: timedelta = timedelta(seconds=60),
         batch: int = 200,
         owner: str | None = None,
+        clock: Clock = wall_clock,
     ) -> None:
         self._c = c
         self._writer = writer
         self._program = program
         self._batch = batch
-        self.lease = Lease(c, LEASE, lease_ttl, owner)
+        self.lease = Lease(c, LEASE, lease_ttl, owner, clock)
 
-    def as_owner(self, owner: str) -> JobRunner:
+    def as_owner(self, owner: str, clock: Clock = wall_clock) -> JobRunner:
         """The same jobs under another lease owner (another process, as far as the lease knows)."""
-        return JobRunner(self._c, self._writer, self._program, batch=self._batch, owner=owner)
+        return JobRunner(
+            self._c, self._writer, self._program, batch=self._batch, owner=owner, clock=clock
+        )
 
     async def due_members(self, now: datetime, limit: int) -> list[str]:
         docs = self._c.members.find({"dueAt": {"$lte": now}}, {"_id": 1}).limit(limit)
@@ -107,7 +130,7 @@ class JobRunner:
 
     async def run_once(self, now: datetime, *, limit: int | None = None) -> RunReport:
         """Run every due member once (at most `limit`), if this process gets the lease."""
-        if not await self.lease.acquire(now):
+        if not await self.lease.acquire():
             return RunReport(ran=False)
         count = 0
         try:
@@ -119,18 +142,18 @@ class JobRunner:
                 for member_id in batch:
                     if limit is not None and count >= limit:
                         break
+                    if not await self.lease.acquire():  # renew; lost it: stop here
+                        return RunReport(ran=True, members=count)
                     seen.add(member_id)
                     await self.run_member(member_id, now)
                     count += 1
-                if not await self.lease.acquire(now):  # renew; lost it: stop here
-                    break
         finally:
             await self.lease.release()
         if count:
             log.info("jobs.ran", extra={"members": count})
         return RunReport(ran=True, members=count)
 
-    async def run_forever(self, interval: float, clock: Callable[[], datetime]) -> None:
+    async def run_forever(self, interval: float, clock: Clock) -> None:
         """The in-service loop: every `interval` seconds; a failing run is logged, not fatal."""
         while True:
             try:
@@ -143,9 +166,7 @@ class JobRunner:
 
 
 @contextlib.asynccontextmanager
-async def running(
-    runner: JobRunner, interval: float, clock: Callable[[], datetime]
-) -> AsyncIterator[None]:
+async def running(runner: JobRunner, interval: float, clock: Clock) -> AsyncIterator[None]:
     """Run the job loop in the background for the life of the block."""
     task = asyncio.create_task(runner.run_forever(interval, clock))
     try:

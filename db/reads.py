@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from db.client import Collections
 from db.codec import entry_from_doc, issued_from_doc, member_from_doc
+from loyalty.changes import ENTRY_SLOTS
 from loyalty.model import IdentifierKind, IssuedReward, LedgerEntry, LedgerEntryKind, Member
 from loyalty.stats import Figures
 
@@ -65,14 +66,26 @@ class Reads:
         return {d["_id"]: entry_from_doc(d) async for d in docs}
 
     async def activity_page(
-        self, member_id: str, first: int, before_seq: int | None
+        self, member_id: str, first: int, before_seq: int | None, version: int
     ) -> list[LedgerEntry]:
-        """Up to `first` entries, newest first, older than the cursor's seq when given."""
-        query: dict[str, object] = {"memberId": member_id}
-        if before_seq is not None:
-            query["seq"] = {"$lt": before_seq}
-        docs = self._c.ledger.find(query).sort("seq", -1).limit(first)
-        return [entry_from_doc(d) async for d in docs]
+        """Up to `first` entries, newest first, older than the cursor's seq when given.
+
+        Read in seq windows going back from the member's version (no entry of it has a seq
+        at or above (version + 1) x ENTRY_SLOTS), each twice as wide as the last: every query
+        is an equality on memberId plus a range on seq, so a member with 10,000 entries costs
+        what a new one does on any server, including one that sorts a member's whole history
+        in memory for a plain sort + limit (the embedded development server does).
+        """
+        hi = before_seq if before_seq is not None else (version + 1) * ENTRY_SLOTS
+        span = max(first, 1) * ENTRY_SLOTS
+        found: list[LedgerEntry] = []
+        while hi > 0 and len(found) < first:
+            lo = max(hi - span, 0)
+            query = {"memberId": member_id, "seq": {"$gte": lo, "$lt": hi}}
+            docs = self._c.ledger.find(query).sort("seq", -1).limit(first - len(found))
+            found.extend([entry_from_doc(d) async for d in docs])
+            hi, span = lo, span * 2
+        return found
 
     async def issued_rewards(self, member_ids: Sequence[str]) -> dict[str, list[IssuedReward]]:
         found: dict[str, list[IssuedReward]] = {m: [] for m in member_ids}

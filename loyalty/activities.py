@@ -93,7 +93,10 @@ def record_activity(
     attributes: dict[str, str],
     program: ProgramDef,
     ctx: Context,
+    occurred_at: datetime | None = None,
 ) -> Outcome:
+    """Caps count by the time the activity is recorded (`ctx.now`): a backdated activity
+    cannot reopen a window that has passed."""
     survey = check_attributes(kind, attributes, ctx.store_id)
     key = counter_key(kind, ctx.now, ctx.store_id, survey)
     counters = _pruned(member.counters, kind, ctx.now)
@@ -113,6 +116,7 @@ def record_activity(
             f"Activity: {kind.value.replace('_', ' ').lower()}",
             channel=ctx.channel,
             store_id=ctx.store_id,
+            occurred_at=occurred_at,
         )
         changes.append(ChangeKind.POINTS_EARNED)
     profile = member.profile

@@ -110,6 +110,7 @@ class TierState:
     months: tuple[tuple[str, int], ...] = ()
     below_since: datetime | None = None  # first re-evaluation that found the points too low
     review_at: datetime | None = None  # the next re-evaluation (None on the first tier)
+    previous: str | None = None  # the tier held before `since`, so a TIER_CHANGED shows both
 
 
 @dataclass(frozen=True)

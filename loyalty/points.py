@@ -146,13 +146,27 @@ class Book:
         description: str,
         *,
         pending_until: datetime | None = None,
-        **fields: object,
+        occurred_at: datetime | None = None,
+        channel: Channel | None = None,
+        store_id: str | None = None,
+        order_id: str | None = None,
+        amount: str | None = None,
     ) -> EntryDraft:
         """Earn `points` (EARN or BONUS): a new lot, counted in lifetime."""
         seq = self.next_seq
         self._open(seq, points, pending_until)
         self.lifetime += points
-        return self._entry(kind, points, description, pending_until=pending_until, **fields)  # type: ignore[arg-type]
+        return self._entry(
+            kind,
+            points,
+            description,
+            pending_until=pending_until,
+            occurred_at=occurred_at,
+            channel=channel,
+            store_id=store_id,
+            order_id=order_id,
+            amount=amount,
+        )
 
     def _consume(self, points: int) -> int:
         """Take up to `points` from available lots, soonest to expire first; returns taken."""
@@ -169,12 +183,21 @@ class Book:
         self.lots = sorted(kept, key=lambda lot: lot.seq)
         return points - left
 
-    def spend(self, points: int, description: str, **fields: object) -> EntryDraft:
+    def spend(
+        self,
+        points: int,
+        description: str,
+        *,
+        channel: Channel | None = None,
+        store_id: str | None = None,
+    ) -> EntryDraft:
         """A redemption: the caller has checked the available points suffice."""
         assert 0 < points <= self.available, "a redemption never takes a balance below zero"
         self._consume(points)
         self.available -= points
-        return self._entry(LedgerEntryKind.REDEEM, -points, description, **fields)  # type: ignore[arg-type]
+        return self._entry(
+            LedgerEntryKind.REDEEM, -points, description, channel=channel, store_id=store_id
+        )
 
     def grant(self, points: int, description: str, reason: str) -> EntryDraft:
         """A positive adjustment: spendable at once, not counted as earned."""

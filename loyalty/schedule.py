@@ -35,7 +35,8 @@ def due_at(member: Member, program: ProgramDef) -> datetime | None:
             times.append(lot.available_at)
         elif lot.expires_at is not None and program.points.expiry is ExpiryPolicy.FIFO:
             times.append(lot.expires_at)
-    if program.points.expiry is ExpiryPolicy.INACTIVITY and member.dormant_at and member.lots:
+    holds = any(not lot.pending for lot in member.lots)
+    if program.points.expiry is ExpiryPolicy.INACTIVITY and member.dormant_at and holds:
         times.append(member.dormant_at)
     if member.tier.review_at is not None:
         times.append(member.tier.review_at)

@@ -105,6 +105,7 @@ def upgrade(state: TierState, now: datetime, program: ProgramDef) -> TierState:
         since=now,
         below_since=None,
         review_at=_next_review(now, None, program),
+        previous=state.tier_id,
     )
 
 
@@ -120,7 +121,9 @@ def re_evaluate(state: TierState, now: datetime, program: ProgramDef) -> TierSta
     elif state.below_since is None or now >= state.below_since + timedelta(
         days=program.tiering.grace_days
     ):
-        held = replace(held, tier_id=reached.id, since=now, below_since=None)
+        held = replace(
+            held, tier_id=reached.id, since=now, below_since=None, previous=state.tier_id
+        )
     base = held.tier_id == program.tiers[0].id
     review = None if base else _next_review(now, held.below_since, program)
     return replace(held, review_at=review)

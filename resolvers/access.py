@@ -47,7 +47,9 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "unmergeMember": frozenset({A, D}),
     "auditLog": frozenset({D}),
     "memberUpdated": frozenset({M, P, A, D, S}),
-    "recordActivity": frozenset({M, P, D, S}),
+    # Not MEMBER: a member's own token could claim check-ins at any store; the app's backend
+    # records app activity as SERVICE, the till as POS.
+    "recordActivity": frozenset({P, D, S}),
     "recordGuestActivity": frozenset({P, D, S}),
     "reverseEntry": frozenset({A, D, S}),
     "recordReturn": frozenset({P, A, D, S}),

@@ -5,7 +5,6 @@ the rules are in loyalty/, the atomicity in db/commit.py.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,12 +15,13 @@ from typing import Any
 from db import ids
 from db.audit import AuditNote
 from db.commit import Committed, IdempotencyKey, IdentifierTaken, TxReads, fingerprint
-from loyalty import activities, adjustments, enrollment, identity, purchases, returns, rewards
+from loyalty import enrollment, purchases, rewards
 from loyalty.changes import Context, Outcome
 from loyalty.errors import DomainError, ErrorCode
-from loyalty.model import IdentifierKind, LedgerEntry, Member, Profile
+from loyalty.identity import normalise
+from loyalty.model import IdentifierKind, Member, Profile
 from loyalty.money import check_currency, parse_amount
-from loyalty.program import ActivityKind, Channel
+from loyalty.program import Channel
 from resolvers.access import Role, Viewer, allowed
 from resolvers.context import Services
 
@@ -37,14 +37,14 @@ ALWAYS_AUDITED = frozenset({"linkIdentifier", "unlinkIdentifier", "mergeMembers"
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread at a till
 
 
-def _invalid(message: str, *field: str) -> DomainError:
+def invalid(message: str, *field: str) -> DomainError:
     return DomainError(ErrorCode.INVALID_INPUT, message, ("input", *field))
 
 
-def _check_text(value: str, limit: int, *field: str) -> str:
+def check_text(value: str, limit: int, *field: str) -> str:
     text = value.strip()
     if not text or len(text) > limit:
-        raise _invalid(f"give 1 to {limit} characters", *field)
+        raise invalid(f"give 1 to {limit} characters", *field)
     return text
 
 
@@ -52,9 +52,9 @@ def check_at(at: datetime | None, now: datetime, *field: str) -> datetime:
     if at is None:
         return now
     if at.tzinfo is None:
-        raise _invalid("give a time zone (e.g. Z)", *field)
+        raise invalid("give a time zone (e.g. Z)", *field)
     if at > now + CLOCK_SKEW:
-        raise _invalid("the time is in the future", *field)
+        raise invalid("the time is in the future", *field)
     return at.astimezone(UTC)
 
 
@@ -68,26 +68,6 @@ class PurchaseLine:
     quantity: int
     unit_price: str
     category: str | None = None
-
-
-def parse_attributes(text: str | None) -> dict[str, str]:
-    """An activity's attributes: a JSON object of scalar values, kept as text."""
-    if text is None or not text.strip():
-        return {}
-    where = ("input", "attributes")
-    if len(text) > MAX_ATTRIBUTES:
-        raise _invalid(f"at most {MAX_ATTRIBUTES} characters", "attributes")
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError:
-        raise DomainError(ErrorCode.INVALID_INPUT, "attributes must be a JSON object", where)
-    if not isinstance(raw, dict) or not all(
-        isinstance(v, str | int | float | bool) for v in raw.values()
-    ):
-        raise DomainError(
-            ErrorCode.INVALID_INPUT, "attributes must be a JSON object of plain values", where
-        )
-    return {str(k)[:100]: str(v)[:500] for k, v in raw.items()}
 
 
 class Commands:
@@ -108,7 +88,7 @@ class Commands:
     def _idem(self, field: str, key: str | None, request: dict[str, Any]) -> IdempotencyKey | None:
         if key is None:
             return None
-        key = _check_text(key, MAX_KEY, "idempotencyKey")
+        key = check_text(key, MAX_KEY, "idempotencyKey")
         return IdempotencyKey(field, self._viewer.subject, key, fingerprint(request))
 
     def _store(self, store_id: str | None) -> str | None:
@@ -147,7 +127,7 @@ class Commands:
                 ErrorCode.FORBIDDEN, f"{self._viewer.role.value} may not do this here"
             )
         if self._viewer.role is Role.POS and store_id is None:
-            raise _invalid("a till must say which of its stores it acts at", "storeId")
+            raise invalid("a till must say which of its stores it acts at", "storeId")
 
     def _audit_note(self, reason: str | None) -> AuditNote | None:
         """Back-office writes and every identity change go on the audit trail."""
@@ -197,15 +177,13 @@ class Commands:
         store_id = self._store(store_id)
         self._authorise("enrollMember", None, store_id)
         if not identifiers:
-            raise _invalid("at least one identifier is needed", "identifiers")
+            raise invalid("at least one identifier is needed", "identifiers")
         if len(identifiers) > MAX_IDENTIFIERS:
-            raise _invalid(f"at most {MAX_IDENTIFIERS} identifiers", "identifiers")
+            raise invalid(f"at most {MAX_IDENTIFIERS} identifiers", "identifiers")
         region = self._s.program.default_phone_region
         normalised: list[tuple[IdentifierKind, str]] = []
         for index, (kind, value) in enumerate(identifiers):
-            clean = identity.normalise(
-                kind, value, region, ("input", "identifiers", str(index), "value")
-            )
+            clean = normalise(kind, value, region, ("input", "identifiers", str(index), "value"))
             if (kind, clean) not in normalised:
                 normalised.append((kind, clean))
         profile = Profile(
@@ -236,9 +214,9 @@ class Commands:
             else None
         )
         if referrer is None:
-            raise _invalid("no member has this id", "referredBy")
+            raise invalid("no member has this id", "referredBy")
         if {(i.kind, i.value) for i in referrer.identifiers} & set(identifiers):
-            raise _invalid("a member cannot refer themselves", "referredBy")
+            raise invalid("a member cannot refer themselves", "referredBy")
         chain: list[str] = []
         up = referrer.referred_by
         while up is not None and up not in chain and len(chain) < MAX_REFERRAL_CHAIN:
@@ -297,7 +275,7 @@ class Commands:
         program = self._s.program
         check_currency(currency_code, program, ("input", "currencyCode"))
         value = parse_amount(amount, program, ("input", "amount"))
-        order = _check_text(order_id, MAX_ORDER_ID, "orderId")
+        order = check_text(order_id, MAX_ORDER_ID, "orderId")
         when = check_at(occurred_at, self._now, "occurredAt")
         _check_lines(lines)
         idem = self._idem("recordPurchase", idempotency_key, request)
@@ -376,143 +354,22 @@ class Commands:
 
         return await self._commit(issued.member_id, decide, idem, field)
 
-    async def record_activity(
-        self,
-        member_id: str,
-        *,
-        kind: ActivityKind,
-        channel: Channel,
-        store_id: str | None,
-        attributes: str | None,
-        occurred_at: datetime | None,
-        idempotency_key: str,
-        request: dict[str, Any],
-    ) -> Committed:
-        store_id = self._store(store_id)
-        await self._member("recordActivity", member_id, store_id)
-        program = self._s.program
-        values = parse_attributes(attributes)
-        check_at(occurred_at, self._now, "occurredAt")
-        idem = self._idem("recordActivity", idempotency_key, request)
-        ctx = self._ctx(channel, store_id)
-
-        async def decide(member: Member | None, _: TxReads) -> Outcome:
-            assert member is not None
-            return activities.record_activity(member, kind, values, program, ctx)
-
-        return await self._commit(member_id, decide, idem, ("input",))
-
-    async def adjust_points(
-        self,
-        member_id: str,
-        *,
-        points: int,
-        reason: str,
-        idempotency_key: str,
-        request: dict[str, Any],
-    ) -> Committed:
-        await self._member("adjustPoints", member_id, None)
-        adjustments.check_reason(reason)
-        program = self._s.program
-        idem = self._idem("adjustPoints", idempotency_key, request)
-        ctx = self._ctx()
-
-        async def decide(member: Member | None, _: TxReads) -> Outcome:
-            assert member is not None
-            return adjustments.adjust(member, points, reason, program, ctx)
-
-        return await self._commit(member_id, decide, idem, ("input",))
-
-    async def reverse_entry(
-        self, entry_id: str, *, reason: str, idempotency_key: str, request: dict[str, Any]
-    ) -> Committed:
-        field = ("input", "entryId")
-        found = (
-            (await self._s.reads.entries([entry_id])).get(entry_id)
-            if ids.kind_of(entry_id) == ids.ENTRY
-            else None
-        )
-        if found is None:
-            raise DomainError(ErrorCode.NOT_FOUND, "no such entry", field)
-        await self._member("reverseEntry", found.member_id, None, "entryId")
-        text = adjustments.check_reason(reason)
-        returns.check_reversible(found)
-        program = self._s.program
-        idem = self._idem("reverseEntry", idempotency_key, request)
-        ctx = self._ctx()
-
-        async def decide(member: Member | None, tx: TxReads) -> Outcome:
-            assert member is not None
-            entry = await tx.entry(entry_id)  # as of this transaction: reversed meanwhile?
-            assert entry is not None
-            dependents = await _dependents(tx, entry)
-            return returns.reverse_entry(member, entry, dependents, text, program, ctx)
-
-        return await self._commit(found.member_id, decide, idem, field)
-
-    async def record_return(
-        self,
-        member_id: str,
-        *,
-        order_id: str,
-        returned_amount: str,
-        reason: str | None,
-        store_id: str | None,
-        idempotency_key: str,
-        request: dict[str, Any],
-    ) -> Committed:
-        store_id = self._store(store_id)
-        await self._member("recordReturn", member_id, store_id)
-        program = self._s.program
-        value = parse_amount(returned_amount, program, ("input", "returnedAmount"))
-        order = _check_text(order_id, MAX_ORDER_ID, "orderId")
-        text = adjustments.check_reason(reason) if reason else None
-        idem = self._idem("recordReturn", idempotency_key, request)
-        ctx = self._ctx(None, store_id)
-
-        async def decide(member: Member | None, tx: TxReads) -> Outcome:
-            assert member is not None
-            found: list[LedgerEntry] = []
-            # The order may have been bought on an account merged into this one since.
-            for owner in (member.id, *reversed(member.merged_from)):
-                found = await tx.entries_for_order(owner, order)
-                if found:
-                    break
-            earn = next((e for e in found if e.kind.value == "EARN"), None)
-            if earn is None:
-                raise DomainError(
-                    ErrorCode.NOT_FOUND, "no purchase with this order id", ("input", "orderId")
-                )
-            dependents = [e for e in found if e.id != earn.id]
-            return returns.record_return(member, earn, value, dependents, text, program, ctx)
-
-        return await self._commit(member_id, decide, idem, ("input",))
-
-
-async def _dependents(tx: TxReads, entry: LedgerEntry) -> list[LedgerEntry]:
-    """The other entries of the entry's order: bonuses that depended on the purchase."""
-    if entry.order_id is None:
-        return []
-    return [
-        e for e in await tx.entries_for_order(entry.member_id, entry.order_id) if e.id != entry.id
-    ]
-
 
 def _check_lines(lines: Sequence[PurchaseLine] | None) -> None:
     if not lines:
         return
     if len(lines) > MAX_LINES:
-        raise _invalid(f"at most {MAX_LINES} lines", "lines")
+        raise invalid(f"at most {MAX_LINES} lines", "lines")
     for index, line in enumerate(lines):
         where = ("lines", str(index))
-        _check_text(line.sku, 100, *where, "sku")
+        check_text(line.sku, 100, *where, "sku")
         if not 0 < line.quantity <= 100_000:
-            raise _invalid("quantity must be 1 to 100000", *where, "quantity")
+            raise invalid("quantity must be 1 to 100000", *where, "quantity")
         if line.category is not None and len(line.category) > 100:
-            raise _invalid("at most 100 characters", *where, "category")
+            raise invalid("at most 100 characters", *where, "category")
         try:
             price = Decimal(line.unit_price)
         except InvalidOperation:
-            raise _invalid("not a decimal amount", *where, "unitPrice") from None
+            raise invalid("not a decimal amount", *where, "unitPrice") from None
         if not price.is_finite() or price < 0:
-            raise _invalid("a price is zero or more", *where, "unitPrice")
+            raise invalid("a price is zero or more", *where, "unitPrice")

@@ -21,10 +21,11 @@ from loyalty.errors import DomainError, ErrorCode
 from loyalty.guests import GUEST_KINDS, GuestActivity
 from loyalty.model import IdentifierKind, LedgerEntry, Member
 from loyalty.program import ActivityKind, Channel
-from resolvers.commands import Commands, check_at, parse_attributes
+from resolvers.commands import check_at
+from resolvers.points_commands import PointsCommands, parse_attributes
 
 
-class IdentityCommands(Commands):
+class IdentityCommands(PointsCommands):
     async def enroll(self, **given: Any) -> Committed:  # type: ignore[override]
         """Enrolment, then the history of any guest cookie or device it names joins it."""
         done = await super().enroll(**given)

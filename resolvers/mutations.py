@@ -12,6 +12,7 @@ from resolvers.context import Context
 from resolvers.errors import user_errors, warning
 from resolvers.identity_commands import IdentityCommands
 from resolvers.pending import not_implemented
+from resolvers.points_commands import PointsCommands
 from schema import inputs, payloads
 from schema.types import IssuedReward, LedgerEntry, Member
 
@@ -24,6 +25,10 @@ def _commands(info: Ctx) -> IdentityCommands:
     return IdentityCommands(
         info.context.services, viewer, info.context.now, info.context.request_id
     )
+
+
+def _points(info: Ctx) -> PointsCommands:
+    return _commands(info)  # IdentityCommands is a PointsCommands
 
 
 def _request(data: object) -> dict[str, object]:
@@ -200,7 +205,7 @@ async def record_activity(
     info: Ctx, input: inputs.RecordActivityInput
 ) -> payloads.RecordActivityPayload:
     try:
-        done = await _commands(info).record_activity(
+        done = await _points(info).record_activity(
             input.member_id,
             kind=input.kind,
             channel=input.channel,
@@ -222,7 +227,7 @@ async def record_activity(
 
 async def reverse_entry(info: Ctx, input: inputs.ReverseEntryInput) -> payloads.ReverseEntryPayload:
     try:
-        done = await _commands(info).reverse_entry(
+        done = await _points(info).reverse_entry(
             input.entry_id,
             reason=input.reason,
             idempotency_key=input.idempotency_key,
@@ -237,7 +242,7 @@ async def reverse_entry(info: Ctx, input: inputs.ReverseEntryInput) -> payloads.
 
 async def adjust_points(info: Ctx, input: inputs.AdjustPointsInput) -> payloads.AdjustPointsPayload:
     try:
-        done = await _commands(info).adjust_points(
+        done = await _points(info).adjust_points(
             input.member_id,
             points=input.points,
             reason=input.reason,
@@ -253,7 +258,7 @@ async def adjust_points(info: Ctx, input: inputs.AdjustPointsInput) -> payloads.
 
 async def record_return(info: Ctx, input: inputs.RecordReturnInput) -> payloads.RecordReturnPayload:
     try:
-        done = await _commands(info).record_return(
+        done = await _points(info).record_return(
             input.member_id,
             order_id=input.order_id,
             returned_amount=input.returned_amount,

@@ -28,6 +28,15 @@ TYPES = {
 }
 
 FIELDS = {
+    "Program.challenges": "The challenges members can take on, with their goals and bonuses.",
+    "PointsPolicy.expiry": "How points expire: never, by lot after the validity, or on inactivity.",
+    "PointsPolicy.negativeBalance": "What a reversal of spent points does: a debt or a write-off.",
+    "ActivityRule.kind": "The activity this rule is for.",
+    "Challenge.id": "The challenge's id, as in the program file.",
+    "Challenge.name": "What the member sees.",
+    "Challenge.goal": "How much progress completes it.",
+    "Challenge.rewardPoints": "The bonus paid once on completion (per period).",
+    "Challenge.period": "Whether progress restarts every month or counts for ever.",
     "Node.id": "Global, opaque id; `Query.node` resolves it.",
     "Member.id": "Global, opaque member id.",
     "Member.enrolledAt": "When the member enrolled.",
@@ -139,6 +148,19 @@ FIELDS = {
 }
 
 ENUM_VALUES = {
+    "ExpiryPolicy": {
+        "NONE": "Points never expire.",
+        "FIFO": "Each lot expires after the program's validity, oldest first.",
+        "INACTIVITY": "Everything expires after the program's months without activity.",
+    },
+    "NegativeBalancePolicy": {
+        "ALLOW": "A reversal of spent points leaves a debt that blocks redemption until repaid.",
+        "WRITE_OFF": "What cannot be taken back is written off.",
+    },
+    "ChallengePeriod": {
+        "MONTH": "Progress restarts every calendar month.",
+        "EVER": "Progress counts once, for ever.",
+    },
     "Channel": {
         "APP": "The mobile app.",
         "WEB": "The web shop.",

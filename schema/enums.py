@@ -7,7 +7,10 @@ import strawberry
 from loyalty import model
 from loyalty.errors import ErrorCode
 from loyalty.program import ActivityKind as DomainActivityKind
+from loyalty.program import ChallengePeriod as DomainChallengePeriod
 from loyalty.program import Channel as DomainChannel
+from loyalty.program import ExpiryPolicy as DomainExpiryPolicy
+from loyalty.program import NegativeBalancePolicy as DomainNegativeBalancePolicy
 from resolvers.access import Role as DomainRole
 
 # strawberry.enum registers the domain's own classes (it returns them unchanged), so the
@@ -49,6 +52,24 @@ class ActionKind(Enum):
     COMPLETE_PROFILE = "COMPLETE_PROFILE"
 
 
+ExpiryPolicy = DomainExpiryPolicy
+strawberry.enum(
+    ExpiryPolicy,
+    name="ExpiryPolicy",
+    description="NONE: points never expire; FIFO: each lot after the validity, oldest first; "
+    "INACTIVITY: everything after months without activity.",
+)
+NegativeBalancePolicy = DomainNegativeBalancePolicy
+strawberry.enum(
+    NegativeBalancePolicy,
+    name="NegativeBalancePolicy",
+    description="When a return takes back spent points: ALLOW a debt that blocks redemption "
+    "until repaid, or WRITE_OFF what was spent.",
+)
+ChallengePeriod = DomainChallengePeriod
+strawberry.enum(
+    ChallengePeriod, name="ChallengePeriod", description="MONTH: restarts monthly; EVER: once."
+)
 ActivityKind = DomainActivityKind
 strawberry.enum(
     ActivityKind,

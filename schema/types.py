@@ -21,12 +21,16 @@ from resolvers.context import Context
 from resolvers.pending import not_implemented
 from schema.enums import (
     ActionKind,
+    ActivityKind,
+    ChallengePeriod,
     ChangeKind,
     Channel,
+    ExpiryPolicy,
     IdentifierKind,
     IssuedRewardStatus,
     LedgerEntryKind,
     LedgerEntryStatus,
+    NegativeBalancePolicy,
 )
 
 MAX_PAGE = 100
@@ -202,6 +206,14 @@ class TierStatus:
     @strawberry.field(description="When the member reached the current tier.")
     def since(self) -> datetime:
         return self.state.since
+
+    @strawberry.field(
+        description="The tier held before the current one (null before any change): with "
+        "`current`, the old and new tier of a TIER_CHANGED."
+    )
+    def previous(self, info: Info[Context, None]) -> Tier | None:
+        tier_id = self.state.previous
+        return Tier(state=_program(info).tier(tier_id)) if tier_id else None
 
     def _progress(self, info: Info[Context, None]) -> TierProgress:
         program = _program(info)
@@ -494,7 +506,9 @@ class Member(Node):
                 f"first must be between 0 and {MAX_PAGE}", extensions={"code": "INVALID_INPUT"}
             )
         before = decode_cursor(after) if after else None
-        rows = await info.context.services.reads.activity_page(self.state.id, first + 1, before)
+        rows = await info.context.services.reads.activity_page(
+            self.state.id, first + 1, before, self.state.version
+        )
         page = rows[:first]
         edges = [
             LedgerEntryEdge(cursor=encode_cursor(e.seq), node=LedgerEntry(state=e)) for e in page
@@ -532,6 +546,34 @@ class Member(Node):
         not_implemented("Member.nextBestActions")
 
 
+@strawberry.type(description="How points are held and lost.")
+class PointsPolicy:
+    expiry: ExpiryPolicy
+    validity_months: int = strawberry.field(description="FIFO: a lot's life.")
+    inactivity_months: int = strawberry.field(description="INACTIVITY: months without activity.")
+    notice_days: int = strawberry.field(description="How far `balance.expiringSoon` looks ahead.")
+    negative_balance: NegativeBalancePolicy
+
+
+@strawberry.type(description="What an activity earns, and its cap.")
+class ActivityRule:
+    kind: ActivityKind
+    points: int = strawberry.field(description="Before the tier's multiplier.")
+    cap: int | None = strawberry.field(
+        description="REVIEW: per calendar month; SOCIAL_SHARE: per ISO week; others once or "
+        "unlimited (see the README)."
+    )
+
+
+@strawberry.type(description="A challenge of the program.")
+class Challenge:
+    id: strawberry.ID
+    name: str
+    goal: int
+    reward_points: int
+    period: ChallengePeriod
+
+
 @strawberry.type(description="The loyalty program's definition.")
 class Program:
     state: strawberry.Private[ProgramDef]
@@ -562,6 +604,57 @@ class Program:
     @strawberry.field
     def rewards(self) -> list[Reward]:
         return [Reward(state=r) for r in self.state.rewards]
+
+    @strawberry.field(description="Expiry and the negative-balance policy.")
+    def points_policy(self) -> PointsPolicy:
+        p = self.state.points
+        return PointsPolicy(
+            expiry=p.expiry,
+            validity_months=p.validity_months,
+            inactivity_months=p.inactivity_months,
+            notice_days=p.notice_days,
+            negative_balance=p.negative_balance,
+        )
+
+    @strawberry.field(description="Points per activity kind; kinds left out earn nothing.")
+    def activities(self) -> list[ActivityRule]:
+        return [
+            ActivityRule(kind=kind, points=rule.points, cap=rule.cap)
+            for kind, rule in self.state.activities.items()
+        ]
+
+    @strawberry.field
+    def challenges(self) -> list[Challenge]:
+        return [
+            Challenge(
+                id=strawberry.ID(c.id),
+                name=c.name,
+                goal=c.goal,
+                reward_points=c.reward_points,
+                period=c.period,
+            )
+            for c in self.state.challenges
+        ]
+
+    @strawberry.field(description="Bonus to a member who joins through a referral.")
+    def referral_welcome_bonus(self) -> int:
+        return self.state.referral.welcome_bonus
+
+    @strawberry.field(description="Bonus to the referrer at the referee's first purchase.")
+    def referrer_bonus(self) -> int:
+        return self.state.referral.referrer_bonus
+
+    @strawberry.field(description="Once a year in the birthday month.")
+    def birthday_bonus(self) -> int:
+        return self.state.birthday.bonus
+
+    @strawberry.field(description="Tiers count qualifying points over this many months.")
+    def qualifying_months(self) -> int:
+        return self.state.tiering.qualifying_months
+
+    @strawberry.field(description="Days below a tier's threshold before a re-evaluation lowers it.")
+    def tier_grace_days(self) -> int:
+        return self.state.tiering.grace_days
 
 
 @strawberry.type(description="One committed change of a member, pushed to its subscribers.")

@@ -93,7 +93,9 @@ async def test_activity_input_errors_and_access(client: GraphQLClient, settings:
     other = client.as_(token(settings, Role.MEMBER, member_id="mbr_someoneelse"))
     assert codes(await activity(other, member["id"], "REVIEW")) == ["FORBIDDEN"]
     own = client.as_(token(settings, Role.MEMBER, member_id=member["id"]))
-    assert (await activity(own, member["id"], "REVIEW"))["entry"]["points"] == 25
+    assert codes(await activity(own, member["id"], "REVIEW")) == ["FORBIDDEN"]
+    backend = client.as_(token(settings, Role.SERVICE))
+    assert (await activity(backend, member["id"], "REVIEW"))["entry"]["points"] == 25
 
 
 async def test_a_retried_activity_has_one_effect(client: GraphQLClient) -> None:
@@ -283,12 +285,13 @@ async def test_tier_upgrade_is_pushed_and_the_status_is_exact(
     assert update["changes"] == ["POINTS_EARNED", "TIER_CHANGED"]
     assert update["member"]["tier"]["current"]["id"] == "silver"
     status = await client.data(
-        "query($id: ID!) { member(id: $id) { tier { current { id } next { id } "
+        "query($id: ID!) { member(id: $id) { tier { current { id } previous { id } next { id } "
         "qualifyingPoints pointsToNext progress since } } }",
         {"id": member["id"]},
     )
     tier = status["member"]["tier"]
     assert tier["current"]["id"] == "silver" and tier["next"]["id"] == "gold"
+    assert tier["previous"] == {"id": "member"}
     assert tier["qualifyingPoints"] == 510
     assert tier["pointsToNext"] == 1490
     assert tier["progress"] == (510 - 500) / (2000 - 500)
@@ -326,3 +329,31 @@ async def test_program_stats_for_admins_only(client: GraphQLClient, settings: Se
         'periodEnd: "2026-01-01T00:00:00Z") { members } }'
     )
     assert bad["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+async def test_the_program_shows_its_points_rules(client: GraphQLClient) -> None:
+    program = (
+        await client.data(
+            """{ program { pointsPolicy { expiry validityMonths noticeDays negativeBalance }
+              activities { kind points cap } challenges { id goal rewardPoints period }
+              referralWelcomeBonus referrerBonus birthdayBonus qualifyingMonths tierGraceDays } }"""
+        )
+    )["program"]
+    assert program["pointsPolicy"] == {
+        "expiry": "FIFO",
+        "validityMonths": 12,
+        "noticeDays": 30,
+        "negativeBalance": "ALLOW",
+    }
+    assert {"kind": "REVIEW", "points": 25, "cap": 3} in program["activities"]
+    assert [c["id"] for c in program["challenges"]] == [
+        "three-stores",
+        "coffee-lover",
+        "complete-profile",
+    ]
+    assert (program["referralWelcomeBonus"], program["referrerBonus"]) == (100, 200)
+    assert (program["birthdayBonus"], program["qualifyingMonths"], program["tierGraceDays"]) == (
+        250,
+        12,
+        30,
+    )

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -17,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from db.jobs import JobRunner, running
+from db.jobs import Clock, JobRunner, running, wall_clock
 from resolvers.context import utc_now
 from settings import Settings
 from tests.support.client import GraphQLClient, token, transport_ws
@@ -63,9 +66,11 @@ def api(
     return GraphQLClient(http, job_server.url, token(job_settings))
 
 
-def runner(server: InProcessServer, owner: str | None = None) -> JobRunner:
+def runner(
+    server: InProcessServer, owner: str | None = None, clock: Clock = wall_clock
+) -> JobRunner:
     jobs: JobRunner = server.app.state.jobs
-    return jobs if owner is None else jobs.as_owner(owner)
+    return jobs if owner is None else jobs.as_owner(owner, clock)
 
 
 async def test_pending_points_are_released_and_pushed(
@@ -128,17 +133,42 @@ async def test_birthday_bonus_by_the_job(api: GraphQLClient, job_server: InProce
 
 
 async def test_one_runner_at_a_time(job_server: InProcessServer) -> None:
-    now = utc_now()
-    holder = runner(job_server, owner="holder")
-    other = runner(job_server, owner="other")
-    assert await holder.lease.acquire(now)
-    assert (await other.run_once(now)).ran is False
+    wall = [utc_now()]
+    holder = runner(job_server, owner="holder", clock=lambda: wall[0])
+    other = runner(job_server, owner="other", clock=lambda: wall[0])
+    assert await holder.lease.acquire()
+    assert (await other.run_once(utc_now())).ran is False
     await holder.lease.release()
-    assert (await other.run_once(now)).ran is True
-    # a holder that died leaves the lease to expire; then another takes over
-    assert await holder.lease.acquire(now)
-    assert (await other.run_once(now + timedelta(seconds=30))).ran is False
-    assert (await other.run_once(now + timedelta(seconds=61))).ran is True
+    assert (await other.run_once(utc_now())).ran is True
+    # a holder that died leaves the lease to expire on the wall clock; then another takes over
+    assert await holder.lease.acquire()
+    wall[0] += timedelta(seconds=30)
+    assert (await other.run_once(utc_now())).ran is False
+    wall[0] += timedelta(seconds=31)
+    assert (await other.run_once(utc_now())).ran is True
+
+
+async def test_the_lease_runs_on_the_wall_clock_whatever_time_the_jobs_run_as(
+    api: GraphQLClient, job_server: InProcessServer
+) -> None:
+    """A process killed during `jobs run --at <next year>` must not block every runner for a
+    year: the lease it leaves ends a TTL after the wall-clock time it was taken."""
+    member = await enroll(api)
+    await buy(api, member["id"], "10.00")  # due in 7 days, so surely at the time below
+    jobs = runner(job_server, owner="killed")
+    seen: list[datetime] = []
+
+    async def spy(member_id: str, now: datetime) -> bool:
+        doc = await job_server.services.reads.collections.leases.find_one({"_id": "points-jobs"})
+        assert doc is not None
+        seen.append(doc["until"])
+        return True
+
+    jobs.run_member = spy  # type: ignore[method-assign]
+    member_due = utc_now() + timedelta(days=400)
+    await jobs.run_once(member_due, limit=1)
+    assert seen, "no member was due"
+    assert seen[0] <= utc_now() + timedelta(seconds=61)
 
 
 async def test_a_run_interrupted_halfway_and_run_again_has_one_effect(
@@ -187,3 +217,77 @@ async def test_the_in_service_loop_runs_due_work(
     assert datetime.fromisoformat(
         state["member"]["balance"]["expiringSoon"][0]["expiresAt"]
     ) > datetime.now(UTC)
+
+
+async def test_a_downgrade_waits_for_the_grace_period_and_is_pushed(
+    api: GraphQLClient, job_server: InProcessServer, job_settings: Settings
+) -> None:
+    member = await enroll(api)
+    await buy(api, member["id"], "600.00")  # silver at once
+    jobs = runner(job_server, owner="tiers")
+    now = utc_now()
+    # 13 months on the purchase has left the 12-month window: the grace period starts
+    first_review = datetime(now.year + 1, now.month, 1, tzinfo=UTC) + timedelta(days=32)
+    await jobs.run_once(first_review)
+    state = await api.data(MEMBER, {"id": member["id"]})
+    assert state["member"]["tier"]["current"]["id"] == "silver"  # kept during the grace period
+    async with transport_ws(job_server.ws_url, token(job_settings)) as ws:
+        await ws.subscribe(
+            "subscription($id: ID!) { memberUpdated(memberId: $id) { changes "
+            "member { tier { previous { id } current { id } } } } }",
+            {"id": member["id"]},
+        )
+        await asyncio.sleep(0.2)
+        await jobs.run_once(first_review + timedelta(days=31))
+        update = (await ws.next_data())["memberUpdated"]
+    assert update["changes"] == ["TIER_CHANGED"]
+    assert update["member"]["tier"] == {"previous": {"id": "silver"}, "current": {"id": "member"}}
+
+
+async def test_two_runners_at_once_one_works(
+    api: GraphQLClient, job_server: InProcessServer
+) -> None:
+    members = [await enroll(api) for _ in range(4)]
+    for m in members:
+        await buy(api, m["id"], "20.00")
+    when = utc_now() + timedelta(days=7, hours=2)
+    reports = await asyncio.gather(
+        runner(job_server, owner="a").run_once(when),
+        runner(job_server, owner="b").run_once(when),
+    )
+    assert sorted(r.ran for r in reports) == [False, True]
+    for m in members:
+        state = await api.data(MEMBER, {"id": m["id"]})
+        assert state["member"]["version"] == 3
+        assert state["member"]["balance"]["available"] == 20
+
+
+@pytest.mark.processes
+async def test_the_jobs_command_runs_once(
+    api: GraphQLClient, job_settings: Settings, mongo_uri: str
+) -> None:
+    member = await enroll(api)
+    await buy(api, member["id"], "25.00")
+    at = (utc_now() + timedelta(days=7, hours=3)).isoformat()
+    env = {
+        **os.environ,
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_RETRY_WRITES": "false",
+        "MONGODB_DATABASE": job_settings.mongodb_database,
+        "PROGRAM_FILE": str(job_settings.program_file),
+        "LOG_LEVEL": "WARNING",
+    }
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, str(ROOT / "app.py"), "jobs", "run", "--at", at],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("jobs ran at"), done.stdout
+    assert " 0 member(s)" not in done.stdout
+    state = await api.data(MEMBER, {"id": member["id"]})
+    assert state["member"]["balance"]["available"] == 25

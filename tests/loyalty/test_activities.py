@@ -6,9 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from loyalty.activities import record_activity
+from loyalty.changes import Context
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import ChangeKind, LedgerEntryKind, Member
-from loyalty.program import ActivityKind, ProgramDef
+from loyalty.program import ActivityKind, Channel, ProgramDef
 from tests.loyalty.conftest import T0
 from tests.loyalty.ledger import Ledger
 
@@ -128,3 +130,13 @@ def test_store_check_ins_complete_the_three_stores_challenge_once(
     book.now = T0 + timedelta(days=31)  # April: a new period starts from zero
     book.activity(K.STORE_VISIT, "s-1")
     assert book.member.challenges["three-stores"].progress == 1
+
+
+def test_a_backdated_activity_keeps_its_time_but_counts_now(
+    demo: ProgramDef, member: Member
+) -> None:
+    earlier = T0 - timedelta(days=40)  # in February; the cap window is March's
+    ctx = Context(now=T0, actor="t", channel=Channel.WEB)
+    outcome = record_activity(member, K.REVIEW, {}, demo, ctx, earlier)
+    assert outcome.entries[0].occurred_at == earlier
+    assert outcome.member.counters == {"REVIEW:2025-03": 1}

@@ -154,6 +154,19 @@ class Economy(RuleBasedStateMachine):
         self.expired_seqs |= expired
         again = self.book.jobs()  # run again at once: one effect
         assert again.entries == () and again.released == ()
+        review = self.book.member.tier.review_at
+        assert review is None or review > self.book.now  # nothing due is left undone
+        program = self.book.program
+        if program.points.expiry is ExpiryPolicy.FIFO:
+            assert all(
+                lot.expires_at is None or lot.expires_at > self.book.now
+                for lot in self.book.member.lots
+                if not lot.pending
+            )
+        assert all(
+            lot.available_at is None or lot.available_at > self.book.now
+            for lot in self.book.member.lots
+        )
 
     # -- invariants -------------------------------------------------------------------------
     @invariant()
@@ -196,7 +209,7 @@ class Economy(RuleBasedStateMachine):
         program, tier = self.book.program, self.book.member.tier
         reached = tier_for(qualifying_at(tier, self.book.now, program), program)
         held = rank(tier.tier_id, program)
-        assert held >= rank(reached.id, program) or tier.review_at is not None
+        assert held >= rank(reached.id, program)  # an upgrade never waits
         if held > rank(reached.id, program):
             assert tier.review_at is not None  # a downgrade waits for its re-evaluation
         if held > 0:

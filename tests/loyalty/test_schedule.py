@@ -53,6 +53,7 @@ def test_upgrade_at_once_downgrade_after_grace(demo: ProgramDef, member: Member)
     bought = book.buy("600.00", "o-1")
     assert ChangeKind.TIER_CHANGED in bought.changes
     assert (book.member.tier.tier_id, book.member.tier.since) == ("silver", T0)
+    assert book.member.tier.previous == "member"
     review = datetime(2025, 4, 1, tzinfo=UTC)
     assert book.member.tier.review_at == review
     # March 2025 leaves the 12-month window at the start of March 2026
@@ -71,6 +72,7 @@ def test_upgrade_at_once_downgrade_after_grace(demo: ProgramDef, member: Member)
     second = book.jobs()  # the 600 points' lot also reached its 12 months
     assert second.changes == (ChangeKind.POINTS_EXPIRED, ChangeKind.TIER_CHANGED)
     assert book.member.tier.tier_id == "member"
+    assert book.member.tier.previous == "silver"
     assert book.member.tier.review_at is None  # nothing to review on the first tier
 
 
