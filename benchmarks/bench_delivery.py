@@ -1,0 +1,763 @@
+"""Delivery benchmark: fan-out against a bare WebSocket floor, mixed load, memory per idle
+subscription, GC tuning, and recovery after a Redis outage.
+
+    .venv/bin/python benchmarks/bench_delivery.py [--quick]
+
+Starts its own redis-server (spare port), embedded Mongo-wire server (in memory), `app.py
+serve` and the floor server (benchmarks/floor_ws.py, a bare Starlette WebSocket app under the
+same uvicorn), and runs the WebSocket clients in 2 processes of their own (ws_clients.py).
+Everything is stopped at the end, on error and on Ctrl-C. Loops are bounded in count and time.
+
+ (1) fan-out: one purchase of one member with N subscribers; time from the event reaching
+     Redis to each subscriber having it (first, p50, p99, last), vs the floor sending the same
+     bytes to N raw sockets. Also the server's RSS per idle subscription.
+ (2) GC: the same fan-out with GC_FREEZE=false GC_THRESHOLD0=0 (Python's defaults).
+ (3) mixed load: S subscribers over M members, purchases at R/s for T s; push latency
+     (mutation sent -> push received) p50/p99/max, and minus the database write time (a raw
+     driver transaction of the same shape, measured in the same run); every version checked.
+ (4) recovery: Redis stopped, purchases on K members, Redis started; time until every
+     subscription has resynced and every changed member's subscribers have the new version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import itertools
+import json
+import multiprocessing
+import os
+import platform
+import random
+import re
+import resource
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from multiprocessing.connection import Connection
+from typing import Any
+
+import httpx
+from bench_procs import OUT, ROOT, EmbeddedMongoProcess, free_port, import_service, rss_mib
+from bench_stats import percentile
+from pymongo import AsyncMongoClient
+from redis import asyncio as aioredis
+from ws_clients import Record, client_main, decode_records
+
+ENROLL = """mutation Enroll($input: EnrollMemberInput!) {
+  enrollMember(input: $input) { member { id version } userErrors { code } } }"""
+PURCHASE = """mutation Buy($input: RecordPurchaseInput!) {
+  recordPurchase(input: $input) { member { version } userErrors { code } } }"""
+CLIENT_PROCESSES = 2
+
+
+@dataclass(frozen=True)
+class Sizes:
+    fanout: tuple[int, ...]
+    rounds: int
+    gc_size: int
+    mixed_subscribers: int
+    mixed_members: int
+    mixed_rate: int
+    mixed_seconds: float
+    recovery_subscribers: int
+    recovery_changed: int
+
+
+FULL = Sizes((1000, 5000, 10000), 5, 5000, 10000, 5000, 200, 10.0, 5000, 200)
+QUICK = Sizes((100, 400), 3, 400, 400, 200, 40, 3.0, 200, 20)
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f} ms"
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Redis:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--maxclients",
+                "1000",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_port(self.port, 10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+def _wait_port(port: int, timeout: float) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+class Server:
+    """A server process in its own session (the API or the floor), stopped with SIGTERM."""
+
+    def __init__(self, label: str, argv: list[str], env: dict[str, str], port: int) -> None:
+        self.label = label
+        self.port = port
+        OUT.mkdir(exist_ok=True)
+        self.log = (OUT / f"delivery-{label}.log").open("wb")
+        self.process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, path: str | None, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.label} exited; see {self.log.name}")
+            try:
+                if path is None:
+                    _wait_port(self.port, 0.5)
+                    return
+                if httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=2).status_code == 200:
+                    return
+            except (httpx.HTTPError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.label} not ready")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self.log.close()
+
+
+def api_server(mongo_uri: str, redis_url: str, secret: str, **extra: str) -> Server:
+    port = free_port()
+    env = {
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_RETRY_WRITES": "false",
+        "MONGODB_DATABASE": "bench_delivery",
+        "REDIS_URL": redis_url,
+        "LOG_LEVEL": "WARNING",
+        "AUTH_SECRET": secret,
+        "SUBSCRIBER_QUEUE_SIZE": "64",
+        **extra,
+    }
+    label = "api" + "".join(f"-{k.lower()}={v}" for k, v in extra.items())
+    server = Server(
+        label, [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(port)], env, port
+    )
+    server.wait_ready("/readyz")
+    return server
+
+
+def floor_server(redis_url: str) -> Server:
+    port = free_port()
+    argv = [sys.executable, str(ROOT / "benchmarks" / "floor_ws.py"), str(port), redis_url]
+    server = Server("floor", argv, {}, port)
+    server.wait_ready(None)
+    return server
+
+
+class Clients:
+    """WebSocket clients in CLIENT_PROCESSES processes; one socket per entry of `members`."""
+
+    def __init__(self, mode: str, url: str, token: str, members: list[str]) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.processes = []
+        for n in range(CLIENT_PROCESSES):
+            mine = members[n::CLIENT_PROCESSES]
+            parent, child = spawn.Pipe()
+            process = spawn.Process(target=client_main, args=(child, mode, url, token, mine))
+            process.start()
+            self.pipes.append(parent)
+            self.processes.append(process)
+        self.sockets = 0
+        for pipe in self.pipes:
+            if not pipe.poll(300):
+                raise TimeoutError("clients did not connect in 300 s")
+            _state, count = pipe.recv()
+            self.sockets += count
+        self.records: list[Record] = []
+
+    def collect(self) -> list[Record]:
+        for pipe in self.pipes:
+            pipe.send("report")
+        for n, pipe in enumerate(self.pipes):
+            # socket indexes are per process: make them global
+            for index, member, version, coalesced, at in decode_records(pipe.recv()):
+                self.records.append((index * CLIENT_PROCESSES + n, member, version, coalesced, at))
+        return self.records
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send("quit")
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError, EOFError):
+                if pipe.poll(60):
+                    pipe.recv()
+        for process in self.processes:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+
+
+@contextlib.contextmanager
+def clients(mode: str, url: str, token: str, members: list[str]) -> Iterator[Clients]:
+    started = Clients(mode, url, token, members)
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+# --------------------------------------------------------------------------- API calls
+
+
+class Api:
+    def __init__(self, http: httpx.AsyncClient, port: int, token: str) -> None:
+        self.http = http
+        self.url = f"http://127.0.0.1:{port}/graphql"
+        self.ws_url = f"ws://127.0.0.1:{port}/graphql"
+        self.headers = {"authorization": f"Bearer {token}"}
+
+    async def call(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        response = await self.http.post(
+            self.url, json={"query": query, "variables": variables}, headers=self.headers
+        )
+        body: dict[str, Any] = response.json()
+        if "errors" in body:
+            raise RuntimeError(body["errors"])
+        return body["data"]  # type: ignore[no-any-return]
+
+    async def enroll(self, count: int, concurrency: int = 16) -> list[str]:
+        ids: list[str] = []
+        todo = iter(range(count))
+
+        async def worker() -> None:
+            for _ in todo:
+                data = await self.call(
+                    ENROLL,
+                    {
+                        "input": {
+                            "identifiers": [
+                                {"kind": "EMAIL", "value": f"b-{uuid.uuid4().hex[:16]}@example.com"}
+                            ],
+                            "channel": "APP",
+                        }
+                    },
+                )
+                ids.append(data["enrollMember"]["member"]["id"])
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return ids
+
+    async def purchase(self, member_id: str, amount: str = "3.00") -> int:
+        key = uuid.uuid4().hex
+        data = await self.call(
+            PURCHASE,
+            {
+                "input": {
+                    "memberId": member_id,
+                    "amount": amount,
+                    "currencyCode": "EUR",
+                    "channel": "POS",
+                    "storeId": "store-001",
+                    "orderId": f"b-{key[:12]}",
+                    "idempotencyKey": key,
+                }
+            },
+        )
+        payload = data["recordPurchase"]
+        if payload["userErrors"]:
+            raise RuntimeError(payload["userErrors"])
+        return int(payload["member"]["version"])
+
+
+class Arrivals:
+    """When each message reached Redis, seen by a subscriber of our own (t0 of a fan-out)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self._redis = aioredis.Redis.from_url(redis_url)
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._seen: dict[tuple[str, int], float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def watch(self, *channels: str) -> None:
+        await self._pubsub.subscribe(*channels)
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        async for message in self._pubsub.listen():
+            if message["type"] == "message":
+                at = time.monotonic()
+                version = int(re.search(rb'"version": ?(\d+)', message["data"]).group(1))  # type: ignore[union-attr]
+                self._seen.setdefault((message["channel"].decode(), version), at)
+
+    async def when(self, channel: str, version: int, timeout: float = 10) -> float:
+        deadline = time.monotonic() + timeout
+        while (channel, version) not in self._seen:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{channel} v{version} never reached Redis")
+            await asyncio.sleep(0.002)
+        return self._seen[(channel, version)]
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._redis.aclose()
+
+
+async def wait_for_version(group: Clients, version: int, sockets: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        records = await asyncio.to_thread(group.collect)
+        if len({r[0] for r in records if r[2] >= version}) >= sockets:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"not every socket got version {version} within {timeout} s")
+
+
+def spread(delays: list[float]) -> str:
+    return (
+        f"first {ms(min(delays))}  p50 {ms(percentile(delays, 50))}  "
+        f"p99 {ms(percentile(delays, 99))}  last {ms(max(delays))}"
+    )
+
+
+# --------------------------------------------------------------------------- phases
+
+
+async def fanout(
+    api: Api, server: Server, redis_url: str, arrivals: Arrivals, token: str, n: int, rounds: int
+) -> tuple[list[float], float, str]:
+    """Last-arrival times of `rounds` pushes to n subscribers of one member; RSS per socket."""
+    member = (await api.enroll(1))[0]
+    channel = f"member:{member}"
+    await arrivals.watch(channel)
+    before = rss_mib(server.process.pid)
+    lasts: list[float] = []
+    sample = ""
+    with clients("api", api.ws_url, token, [member] * n) as group:
+        await asyncio.sleep(1.0)
+        per_socket_kib = (rss_mib(server.process.pid) - before) * 1024 / n
+        for _ in range(rounds):
+            group.records.clear()
+            version = await api.purchase(member)
+            t0 = await arrivals.when(channel, version)
+            await wait_for_version(group, version, n, 60)
+            delays = [r[4] - t0 for r in group.records if r[2] == version]
+            wrong = [r for r in group.records if r[2] != version]
+            if len(delays) != n or wrong:
+                raise RuntimeError(
+                    f"fan-out: {len(delays)} of {n} got v{version}, {len(wrong)} other"
+                )
+            lasts.append(max(delays))
+            sample = spread(delays)
+            await asyncio.sleep(0.5)
+    return lasts, per_socket_kib, sample
+
+
+async def floor_fanout(
+    floor: Server, redis_url: str, arrivals: Arrivals, n: int, rounds: int, text: str
+) -> list[float]:
+    publisher = aioredis.Redis.from_url(redis_url)
+    await arrivals.watch("floor")
+    lasts: list[float] = []
+    try:
+        with clients("floor", f"ws://127.0.0.1:{floor.port}/ws", "", ["floor"] * n) as group:
+            await asyncio.sleep(1.0)
+            base = 1000 * n  # a version no earlier floor round used
+            for version in range(base, base + rounds):
+                group.records.clear()
+                message = text.replace('"version":2,', f'"version":{version},', 1)
+                await publisher.publish("floor", message)
+                t0 = await arrivals.when("floor", version)
+                await wait_for_version(group, version, n, 60)
+                delays = [r[4] - t0 for r in group.records if r[2] == version]
+                lasts.append(max(delays))
+                await asyncio.sleep(0.5)
+    finally:
+        await publisher.aclose()
+    return lasts
+
+
+async def push_text(api: Api, token: str) -> str:
+    """One real push of the benchmark's subscription, as the API sends it (the floor's bytes)."""
+    from websockets.asyncio.client import connect
+    from websockets.typing import Subprotocol
+    from ws_clients import SUBSCRIPTION
+
+    member = (await api.enroll(1))[0]
+    async with connect(api.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        )
+        await ws.recv()
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIPTION, "variables": {"id": member}},
+                }
+            )
+        )
+        await asyncio.sleep(0.3)
+        await api.purchase(member)
+        while True:
+            raw = await ws.recv()
+            text = raw if isinstance(raw, str) else raw.decode()
+            if '"next"' in text:
+                return text
+
+
+async def db_write_times(mongo_uri: str, samples: int) -> list[float]:
+    """A raw driver transaction shaped like a purchase: member update, ledger and outbox insert."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, retryWrites=False)
+    db = client["bench_delivery_raw"]
+    await db.members.insert_one({"_id": "m", "version": 0, "points": 0})
+    times: list[float] = []
+    try:
+        for n in range(samples):
+            began = time.monotonic()
+            async with client.start_session() as session, await session.start_transaction():
+                await db.members.update_one(
+                    {"_id": "m", "version": n},
+                    {"$inc": {"version": 1, "points": 3}},
+                    session=session,
+                )
+                await db.ledger.insert_one(
+                    {"memberId": "m", "seq": n, "points": 3}, session=session
+                )
+                await db.outbox.insert_one(
+                    {"_id": f"m:{n}", "message": "x" * 1500}, session=session
+                )
+            times.append(time.monotonic() - began)
+    finally:
+        await client.close()
+    return times
+
+
+async def mixed(
+    api: Api, token: str, members: list[str], subscribers: int, rate: int, seconds: float
+) -> dict[str, Any]:
+    per_member = max(1, subscribers // len(members))
+    sockets = [m for m in members for _ in range(per_member)][:subscribers]
+    rng = random.Random(7)
+    sent: dict[tuple[str, int], tuple[float, float]] = {}
+    failures = 0
+    with clients("api", api.ws_url, token, sockets) as group:
+        await asyncio.sleep(2.0)
+
+        async def one(member: str) -> None:
+            nonlocal failures
+            began = time.monotonic()
+            try:
+                version = await api.purchase(member)
+            except Exception:
+                failures += 1
+                return
+            sent[(member, version)] = (began, time.monotonic())
+
+        total = int(rate * seconds)
+        start = time.monotonic()
+        tasks = []
+        for i in range(total):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(rng.choice(members))))
+        await asyncio.gather(*tasks)
+        elapsed = time.monotonic() - start
+        await asyncio.sleep(3.0)
+        records = await asyncio.to_thread(group.collect)
+    # check every socket: versions only go up; each purchase of its member arrived
+    by_socket: dict[int, list[Record]] = {}
+    for record in records:
+        by_socket.setdefault(record[0], []).append(record)
+    latest: dict[str, int] = {}
+    for member, version in sent:
+        latest[member] = max(latest.get(member, 0), version)
+    out_of_order = lost = coalesced = 0
+    latencies: list[float] = []
+    for index, member in enumerate(sockets):
+        got = sorted(by_socket.get(index, []), key=lambda r: r[4])
+        versions = [r[2] for r in got]
+        if any(b <= a for a, b in itertools.pairwise(versions)):
+            out_of_order += 1
+        if member in latest and (not versions or versions[-1] < latest[member]):
+            lost += 1
+        coalesced += sum(1 for r in got if r[3])
+        for record in got:
+            if not record[3] and (member, record[2]) in sent:
+                latencies.append(record[4] - sent[(member, record[2])][0])
+    responses = [done - began for began, done in sent.values()]
+    return {
+        "purchases": len(sent),
+        "failures": failures,
+        "rate": len(sent) / elapsed,
+        "latencies": latencies,
+        "responses": responses,
+        "out_of_order": out_of_order,
+        "lost": lost,
+        "coalesced": coalesced,
+        "sockets": len(sockets),
+    }
+
+
+async def metric_sum(http: httpx.AsyncClient, port: int, name: str) -> float:
+    text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + " ") or line.startswith(name + "{")
+    )
+
+
+async def recovery(
+    api: Api,
+    http: httpx.AsyncClient,
+    server: Server,
+    redis: Redis,
+    token: str,
+    members: list[str],
+    subscribers: int,
+    changed: int,
+) -> dict[str, float]:
+    per_member = max(1, subscribers // len(members))
+    sockets = [m for m in members for _ in range(per_member)][:subscribers]
+    watched = sorted(set(sockets))
+    with clients("api", api.ws_url, token, sockets) as group:
+        await asyncio.sleep(2.0)
+        resyncs_before = await metric_sum(http, server.port, "bus_resyncs_total")
+        redis.stop()
+        await asyncio.sleep(1.0)
+        targets = {m: await api.purchase(m) for m in watched[:changed]}
+        restarted_at = time.monotonic()
+        redis.start()
+        started = time.monotonic() - restarted_at
+        resynced_at = changed_at = 0.0
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (resynced_at and changed_at):
+            if not resynced_at:
+                resyncs = await metric_sum(http, server.port, "bus_resyncs_total")
+                if resyncs - resyncs_before >= len(sockets):
+                    resynced_at = time.monotonic() - restarted_at
+            if not changed_at:
+                records = await asyncio.to_thread(group.collect)
+                have = {(r[0]) for r in records if targets.get(r[1], 1 << 30) <= r[2]}
+                want = sum(per_member for _ in targets)
+                if len(have) >= want:
+                    changed_at = time.monotonic() - restarted_at
+            await asyncio.sleep(0.05)
+    return {"redis_start": started, "all_resynced": resynced_at, "changed_delivered": changed_at}
+
+
+# --------------------------------------------------------------------------- main
+
+
+async def run(sizes: Sizes, quick: bool) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    say("delivery benchmark" + (" (--quick)" if quick else ""))
+    say(f"date        {datetime.now(UTC).isoformat(timespec='seconds')}")
+    say(
+        f"machine     {platform.platform()} ({os.cpu_count()} cpus), "
+        f"python {platform.python_version()}"
+    )
+    say(f"file limit  {soft} -> {hard}; clients in {CLIENT_PROCESSES} processes")
+    secret = secrets.token_hex(32)
+    auth = import_service("api.auth")
+    access = import_service("resolvers.access")
+    token: str = auth.issue(secret, "member-state-api", subject="bench", role=access.Role.ADMIN)
+    redis = Redis()
+    mongo = EmbeddedMongoProcess()
+    servers: list[Server] = []
+    arrivals: Arrivals | None = None
+    try:
+        redis.start()
+        mongo_uri = mongo.start()
+        api_proc = api_server(mongo_uri, redis.url, secret)
+        servers.append(api_proc)
+        floor = floor_server(redis.url)
+        servers.append(floor)
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as http:
+            api = Api(http, api_proc.port, token)
+            arrivals = Arrivals(redis.url)
+            text = await push_text(api, token)
+            say(f"push size   {len(text)} bytes (the floor sends these bytes)")
+            say()
+            say("(1) fan-out: one change to N subscribers of one member, Redis -> last socket")
+            for n in sizes.fanout:
+                lasts, kib, sample = await fanout(
+                    api, api_proc, redis.url, arrivals, token, n, sizes.rounds
+                )
+                floor_lasts = await floor_fanout(floor, redis.url, arrivals, n, sizes.rounds, text)
+                say(
+                    f"  N={n:>6}  API   last p50 {ms(percentile(lasts, 50))}  max {ms(max(lasts))}"
+                    f"   (last round: {sample})"
+                )
+                say(
+                    f"  N={n:>6}  floor last p50 {ms(percentile(floor_lasts, 50))}  max "
+                    f"{ms(max(floor_lasts))}   ratio API/floor "
+                    f"{percentile(lasts, 50) / percentile(floor_lasts, 50):.2f}x (p50), "
+                    f"{max(lasts) / max(floor_lasts):.2f}x (max)"
+                )
+                say(
+                    f"  N={n:>6}  memory per idle subscription {kib:.1f} KiB (server RSS delta / N)"
+                )
+            floor.stop()
+            servers.remove(floor)
+            say()
+            say(f"(2) GC: fan-out to {sizes.gc_size} with Python's default GC vs tuned")
+            untuned = api_server(mongo_uri, redis.url, secret, GC_FREEZE="false", GC_THRESHOLD0="0")
+            servers.append(untuned)
+            plain_api = Api(http, untuned.port, token)
+            plain, _, _ = await fanout(
+                plain_api, untuned, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
+            )
+            untuned.stop()
+            servers.remove(untuned)
+            tuned, _, _ = await fanout(
+                api, api_proc, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
+            )
+            say(f"  default GC  last p50 {ms(percentile(plain, 50))}  max {ms(max(plain))}")
+            say(
+                f"  gc.freeze + threshold0 50000  last p50 {ms(percentile(tuned, 50))}  "
+                f"max {ms(max(tuned))}"
+            )
+            say()
+            say(
+                f"(3) mixed load: {sizes.mixed_subscribers} subscribers over "
+                f"{sizes.mixed_members} members, {sizes.mixed_rate} purchases/s for "
+                f"{sizes.mixed_seconds:.0f} s"
+            )
+            began = time.monotonic()
+            members = await api.enroll(sizes.mixed_members)
+            say(f"  enrolled {len(members)} members in {time.monotonic() - began:.1f} s")
+            writes = await db_write_times(mongo_uri, 200)
+            w50 = percentile(writes, 50)
+            say(
+                f"  database write (raw driver transaction, same shape): p50 {ms(w50)}  "
+                f"p99 {ms(percentile(writes, 99))}  max {ms(max(writes))}"
+            )
+            result = await mixed(
+                api, token, members, sizes.mixed_subscribers, sizes.mixed_rate, sizes.mixed_seconds
+            )
+            lat: list[float] = result["latencies"]
+            say(
+                f"  {result['purchases']} purchases at {result['rate']:.0f}/s "
+                f"({result['failures']} failed), {len(lat)} pushes timed on "
+                f"{result['sockets']} sockets"
+            )
+            if lat:
+                say(
+                    f"  push latency  p50 {ms(percentile(lat, 50))}  p99 "
+                    f"{ms(percentile(lat, 99))}  max {ms(max(lat))}"
+                )
+                say(
+                    f"  minus the write p50  p50 {ms(percentile(lat, 50) - w50)}  p99 "
+                    f"{ms(percentile(lat, 99) - w50)}  max {ms(max(lat) - w50)}"
+                )
+            responses: list[float] = result["responses"]
+            say(
+                f"  mutation round trip  p50 {ms(percentile(responses, 50))}  p99 "
+                f"{ms(percentile(responses, 99))}  max {ms(max(responses))}"
+            )
+            say(
+                f"  checked every socket: out of order {result['out_of_order']}, lost "
+                f"{result['lost']}, coalesced catch-ups {result['coalesced']}"
+            )
+            say()
+            say(
+                f"(4) recovery: {sizes.recovery_subscribers} subscribers, Redis stopped, "
+                f"{sizes.recovery_changed} members changed, Redis started"
+            )
+            await arrivals.close()
+            arrivals = None
+            rec = await recovery(
+                api,
+                http,
+                api_proc,
+                redis,
+                token,
+                members,
+                sizes.recovery_subscribers,
+                sizes.recovery_changed,
+            )
+            say(f"  redis-server up again after {ms(rec['redis_start'])}")
+            say(f"  every subscription resynced {ms(rec['all_resynced'])} after the restart")
+            say(
+                "  every changed member's subscribers had the new version "
+                f"{ms(rec['changed_delivered'])}"
+            )
+    finally:
+        if arrivals is not None:
+            await arrivals.close()
+        for server in servers:
+            server.stop()
+        mongo.stop()
+        redis.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for development")
+    args = parser.parse_args()
+    asyncio.run(run(QUICK if args.quick else FULL, args.quick))
+
+
+if __name__ == "__main__":
+    main()
