@@ -56,6 +56,7 @@ ENROLL = """mutation Enroll($input: EnrollMemberInput!) {
 PURCHASE = """mutation Buy($input: RecordPurchaseInput!) {
   recordPurchase(input: $input) { member { version } userErrors { code } } }"""
 CLIENT_PROCESSES = 2
+IN_FLIGHT = 16  # purchases outstanding at most in the mixed load
 
 
 @dataclass(frozen=True)
@@ -411,13 +412,15 @@ async def fanout(
 
 async def floor_fanout(
     floor: Server, redis_url: str, arrivals: Arrivals, n: int, rounds: int, text: str
-) -> list[float]:
+) -> tuple[list[float], float]:
     publisher = aioredis.Redis.from_url(redis_url)
     await arrivals.watch("floor")
     lasts: list[float] = []
+    before = rss_mib(floor.process.pid)
     try:
         with clients("floor", f"ws://127.0.0.1:{floor.port}/ws", "", ["floor"] * n) as group:
             await asyncio.sleep(1.0)
+            per_socket_kib = (rss_mib(floor.process.pid) - before) * 1024 / n
             base = 1000 * n  # a version no earlier floor round used
             for version in range(base, base + rounds):
                 group.records.clear()
@@ -430,7 +433,7 @@ async def floor_fanout(
                 await asyncio.sleep(0.5)
     finally:
         await publisher.aclose()
-    return lasts
+    return lasts, per_socket_kib
 
 
 async def push_text(api: Api, token: str) -> str:
@@ -463,10 +466,11 @@ async def push_text(api: Api, token: str) -> str:
                 return text
 
 
-async def db_write_times(mongo_uri: str, samples: int) -> list[float]:
-    """A raw driver transaction shaped like a purchase: member update, ledger and outbox insert."""
+async def db_write_times(mongo_uri: str, samples: int, outbox: bool = True) -> list[float]:
+    """A raw driver transaction shaped like a purchase: member update, ledger insert and (with
+    `outbox`) the outbox insert."""
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, retryWrites=False)
-    db = client["bench_delivery_raw"]
+    db = client[f"bench_delivery_raw_{outbox}"]
     await db.members.insert_one({"_id": "m", "version": 0, "points": 0})
     times: list[float] = []
     try:
@@ -481,9 +485,10 @@ async def db_write_times(mongo_uri: str, samples: int) -> list[float]:
                 await db.ledger.insert_one(
                     {"memberId": "m", "seq": n, "points": 3}, session=session
                 )
-                await db.outbox.insert_one(
-                    {"_id": f"m:{n}", "message": "x" * 1500}, session=session
-                )
+                if outbox:
+                    await db.outbox.insert_one(
+                        {"_id": f"m:{n}", "message": "x" * 1500}, session=session
+                    )
             times.append(time.monotonic() - began)
     finally:
         await client.close()
@@ -497,7 +502,7 @@ async def mixed(
     sockets = [m for m in members for _ in range(per_member)][:subscribers]
     rng = random.Random(7)
     sent: dict[tuple[str, int], tuple[float, float]] = {}
-    failures = 0
+    failures = skipped = 0
     with clients("api", api.ws_url, token, sockets) as group:
         await asyncio.sleep(2.0)
 
@@ -511,14 +516,21 @@ async def mixed(
                 return
             sent[(member, version)] = (began, time.monotonic())
 
+        # Open loop at `rate`, but at most IN_FLIGHT purchases outstanding: a slot that finds
+        # them all busy is skipped (and counted), so latency is not a client-side queue.
         total = int(rate * seconds)
         start = time.monotonic()
-        tasks = []
+        tasks: set[asyncio.Task[None]] = set()
         for i in range(total):
             delay = start + i / rate - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(rng.choice(members))))
+            if len(tasks) >= IN_FLIGHT:
+                skipped += 1
+                continue
+            task = asyncio.create_task(one(rng.choice(members)))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
         await asyncio.gather(*tasks)
         elapsed = time.monotonic() - start
         await asyncio.sleep(3.0)
@@ -547,6 +559,7 @@ async def mixed(
     return {
         "purchases": len(sent),
         "failures": failures,
+        "skipped": skipped,
         "rate": len(sent) / elapsed,
         "latencies": latencies,
         "responses": responses,
@@ -608,7 +621,7 @@ async def recovery(
 # --------------------------------------------------------------------------- main
 
 
-async def run(sizes: Sizes, quick: bool) -> None:
+async def run(sizes: Sizes, quick: bool, phases: set[str]) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     say("delivery benchmark" + (" (--quick)" if quick else ""))
@@ -618,6 +631,7 @@ async def run(sizes: Sizes, quick: bool) -> None:
         f"python {platform.python_version()}"
     )
     say(f"file limit  {soft} -> {hard}; clients in {CLIENT_PROCESSES} processes")
+    say(f"load        {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min, whole machine)")
     secret = secrets.token_hex(32)
     auth = import_service("api.auth")
     access = import_service("resolvers.access")
@@ -636,113 +650,138 @@ async def run(sizes: Sizes, quick: bool) -> None:
         async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as http:
             api = Api(http, api_proc.port, token)
             arrivals = Arrivals(redis.url)
+            members: list[str] = []
             text = await push_text(api, token)
             say(f"push size   {len(text)} bytes (the floor sends these bytes)")
             say()
-            say("(1) fan-out: one change to N subscribers of one member, Redis -> last socket")
-            for n in sizes.fanout:
-                lasts, kib, sample = await fanout(
-                    api, api_proc, redis.url, arrivals, token, n, sizes.rounds
-                )
-                floor_lasts = await floor_fanout(floor, redis.url, arrivals, n, sizes.rounds, text)
-                say(
-                    f"  N={n:>6}  API   last p50 {ms(percentile(lasts, 50))}  max {ms(max(lasts))}"
-                    f"   (last round: {sample})"
-                )
-                say(
-                    f"  N={n:>6}  floor last p50 {ms(percentile(floor_lasts, 50))}  max "
-                    f"{ms(max(floor_lasts))}   ratio API/floor "
-                    f"{percentile(lasts, 50) / percentile(floor_lasts, 50):.2f}x (p50), "
-                    f"{max(lasts) / max(floor_lasts):.2f}x (max)"
-                )
-                say(
-                    f"  N={n:>6}  memory per idle subscription {kib:.1f} KiB (server RSS delta / N)"
-                )
-            floor.stop()
-            servers.remove(floor)
+            if "1" in phases:
+                say("(1) fan-out: one change to N subscribers of one member, Redis -> last socket")
+                for n in sizes.fanout:
+                    lasts, kib, sample = await fanout(
+                        api, api_proc, redis.url, arrivals, token, n, sizes.rounds
+                    )
+                    floor_lasts, floor_kib = await floor_fanout(
+                        floor, redis.url, arrivals, n, sizes.rounds, text
+                    )
+                    say(
+                        f"  N={n:>6}  API   last p50 {ms(percentile(lasts, 50))}  "
+                        f"max {ms(max(lasts))}"
+                        f"   (last round: {sample})"
+                    )
+                    say(
+                        f"  N={n:>6}  floor last p50 {ms(percentile(floor_lasts, 50))}  max "
+                        f"{ms(max(floor_lasts))}   ratio API/floor "
+                        f"{percentile(lasts, 50) / percentile(floor_lasts, 50):.2f}x (p50), "
+                        f"{max(lasts) / max(floor_lasts):.2f}x (max)"
+                    )
+                    say(
+                        f"  N={n:>6}  memory per idle subscription {kib:.1f} KiB (RSS delta / N);"
+                        f" floor per idle socket {floor_kib:.1f} KiB"
+                    )
+                floor.stop()
+                servers.remove(floor)
             say()
-            say(f"(2) GC: fan-out to {sizes.gc_size} with Python's default GC vs tuned")
-            untuned = api_server(mongo_uri, redis.url, secret, GC_FREEZE="false", GC_THRESHOLD0="0")
-            servers.append(untuned)
-            plain_api = Api(http, untuned.port, token)
-            plain, _, _ = await fanout(
-                plain_api, untuned, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
-            )
-            untuned.stop()
-            servers.remove(untuned)
-            tuned, _, _ = await fanout(
-                api, api_proc, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
-            )
-            say(f"  default GC  last p50 {ms(percentile(plain, 50))}  max {ms(max(plain))}")
-            say(
-                f"  gc.freeze + threshold0 50000  last p50 {ms(percentile(tuned, 50))}  "
-                f"max {ms(max(tuned))}"
-            )
-            say()
-            say(
-                f"(3) mixed load: {sizes.mixed_subscribers} subscribers over "
-                f"{sizes.mixed_members} members, {sizes.mixed_rate} purchases/s for "
-                f"{sizes.mixed_seconds:.0f} s"
-            )
-            began = time.monotonic()
-            members = await api.enroll(sizes.mixed_members)
-            say(f"  enrolled {len(members)} members in {time.monotonic() - began:.1f} s")
-            writes = await db_write_times(mongo_uri, 200)
-            w50 = percentile(writes, 50)
-            say(
-                f"  database write (raw driver transaction, same shape): p50 {ms(w50)}  "
-                f"p99 {ms(percentile(writes, 99))}  max {ms(max(writes))}"
-            )
-            result = await mixed(
-                api, token, members, sizes.mixed_subscribers, sizes.mixed_rate, sizes.mixed_seconds
-            )
-            lat: list[float] = result["latencies"]
-            say(
-                f"  {result['purchases']} purchases at {result['rate']:.0f}/s "
-                f"({result['failures']} failed), {len(lat)} pushes timed on "
-                f"{result['sockets']} sockets"
-            )
-            if lat:
+            if "2" in phases:
+                say(f"(2) GC: fan-out to {sizes.gc_size} with Python's default GC vs tuned")
+                untuned = api_server(
+                    mongo_uri, redis.url, secret, GC_FREEZE="false", GC_THRESHOLD0="0"
+                )
+                servers.append(untuned)
+                plain_api = Api(http, untuned.port, token)
+                plain, _, _ = await fanout(
+                    plain_api, untuned, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
+                )
+                untuned.stop()
+                servers.remove(untuned)
+                tuned, _, _ = await fanout(
+                    api, api_proc, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
+                )
+                say(f"  default GC  last p50 {ms(percentile(plain, 50))}  max {ms(max(plain))}")
                 say(
-                    f"  push latency  p50 {ms(percentile(lat, 50))}  p99 "
-                    f"{ms(percentile(lat, 99))}  max {ms(max(lat))}"
+                    f"  gc.freeze + threshold0 50000  last p50 {ms(percentile(tuned, 50))}  "
+                    f"max {ms(max(tuned))}"
+                )
+            say()
+            if "3" in phases:
+                say(
+                    f"(3) mixed load: {sizes.mixed_subscribers} subscribers over "
+                    f"{sizes.mixed_members} members, {sizes.mixed_rate} purchases/s for "
+                    f"{sizes.mixed_seconds:.0f} s"
+                )
+                began = time.monotonic()
+                members = await api.enroll(sizes.mixed_members)
+                say(f"  enrolled {len(members)} members in {time.monotonic() - began:.1f} s")
+                bare = await db_write_times(mongo_uri, 200, outbox=False)
+                writes = await db_write_times(mongo_uri, 200)
+                w50 = percentile(writes, 50)
+                say(
+                    f"  database write without the outbox insert: p50 {ms(percentile(bare, 50))}  "
+                    f"p99 {ms(percentile(bare, 99))}  (the outbox's cost: "
+                    f"{ms(w50 - percentile(bare, 50))} at p50)"
                 )
                 say(
-                    f"  minus the write p50  p50 {ms(percentile(lat, 50) - w50)}  p99 "
-                    f"{ms(percentile(lat, 99) - w50)}  max {ms(max(lat) - w50)}"
+                    f"  database write (raw driver transaction, same shape): p50 {ms(w50)}  "
+                    f"p99 {ms(percentile(writes, 99))}  max {ms(max(writes))}"
                 )
-            responses: list[float] = result["responses"]
-            say(
-                f"  mutation round trip  p50 {ms(percentile(responses, 50))}  p99 "
-                f"{ms(percentile(responses, 99))}  max {ms(max(responses))}"
-            )
-            say(
-                f"  checked every socket: out of order {result['out_of_order']}, lost "
-                f"{result['lost']}, coalesced catch-ups {result['coalesced']}"
-            )
+                result = await mixed(
+                    api,
+                    token,
+                    members,
+                    sizes.mixed_subscribers,
+                    sizes.mixed_rate,
+                    sizes.mixed_seconds,
+                )
+                lat: list[float] = result["latencies"]
+                say(
+                    f"  {result['purchases']} purchases at {result['rate']:.0f}/s "
+                    f"({result['failures']} failed, {result['skipped']} slots skipped with "
+                    f"{IN_FLIGHT} in flight), {len(lat)} pushes timed on "
+                    f"{result['sockets']} sockets"
+                )
+                if lat:
+                    say(
+                        f"  push latency  p50 {ms(percentile(lat, 50))}  p99 "
+                        f"{ms(percentile(lat, 99))}  max {ms(max(lat))}"
+                    )
+                    say(
+                        f"  minus the write p50  p50 {ms(percentile(lat, 50) - w50)}  p99 "
+                        f"{ms(percentile(lat, 99) - w50)}  max {ms(max(lat) - w50)}"
+                    )
+                responses: list[float] = result["responses"]
+                say(
+                    f"  mutation round trip  p50 {ms(percentile(responses, 50))}  p99 "
+                    f"{ms(percentile(responses, 99))}  max {ms(max(responses))}"
+                )
+                say(
+                    f"  checked every socket: out of order {result['out_of_order']}, lost "
+                    f"{result['lost']}, coalesced catch-ups {result['coalesced']}"
+                )
             say()
-            say(
-                f"(4) recovery: {sizes.recovery_subscribers} subscribers, Redis stopped, "
-                f"{sizes.recovery_changed} members changed, Redis started"
-            )
-            await arrivals.close()
-            arrivals = None
-            rec = await recovery(
-                api,
-                http,
-                api_proc,
-                redis,
-                token,
-                members,
-                sizes.recovery_subscribers,
-                sizes.recovery_changed,
-            )
-            say(f"  redis-server up again after {ms(rec['redis_start'])}")
-            say(f"  every subscription resynced {ms(rec['all_resynced'])} after the restart")
-            say(
-                "  every changed member's subscribers had the new version "
-                f"{ms(rec['changed_delivered'])}"
-            )
+            if "4" in phases:
+                say(
+                    f"(4) recovery: {sizes.recovery_subscribers} subscribers, Redis stopped, "
+                    f"{sizes.recovery_changed} members changed, Redis started"
+                )
+                await arrivals.close()
+                arrivals = None
+                if not members:
+                    members = await api.enroll(sizes.recovery_subscribers // 2)
+                rec = await recovery(
+                    api,
+                    http,
+                    api_proc,
+                    redis,
+                    token,
+                    members,
+                    sizes.recovery_subscribers,
+                    sizes.recovery_changed,
+                )
+                say(f"  redis-server up again after {ms(rec['redis_start'])}")
+                say(f"  every subscription resynced {ms(rec['all_resynced'])} after the restart")
+                say(
+                    "  every changed member's subscribers had the new version "
+                    f"{ms(rec['changed_delivered'])}"
+                )
     finally:
         if arrivals is not None:
             await arrivals.close()
@@ -755,8 +794,11 @@ async def run(sizes: Sizes, quick: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small sizes, for development")
+    parser.add_argument(
+        "--phases", default="1234", help="which phases to run, e.g. 34 (default: all)"
+    )
     args = parser.parse_args()
-    asyncio.run(run(QUICK if args.quick else FULL, args.quick))
+    asyncio.run(run(QUICK if args.quick else FULL, args.quick, set(args.phases)))
 
 
 if __name__ == "__main__":
