@@ -139,6 +139,7 @@ def serve(settings: Settings, seed_demo: bool) -> None:
         "log_config": None,
         "ws_ping_interval": settings.ws_ping_interval_seconds,
         "ws_ping_timeout": settings.ws_ping_timeout_seconds,
+        "ws_per_message_deflate": settings.ws_per_message_deflate,
         "timeout_graceful_shutdown": 10,
     }
     gc_options: dict[str, Any] = {

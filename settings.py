@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     gc_threshold0: int = Field(
         50_000, ge=0, description="First-generation GC threshold (0 keeps Python's 700)."
     )
+    ws_per_message_deflate: bool = Field(
+        False,
+        description="Compress WebSocket messages (permessage-deflate): less traffic, but a "
+        "compressor per socket (memory) and a compression per socket and message (CPU).",
+    )
     outbox_grace_seconds: float = Field(
         2.0, gt=0, description="Age at which the outbox relay publishes a change nobody published."
     )

@@ -107,6 +107,8 @@ class SharedRenderExecutor(StrawberryGraphQLCoreExecutionContext):
 
 def _share(result: Any) -> Any:
     if isinstance(result, asyncio.Future):
+        if result.done():  # the usual case for all but the first sharer: no await at all
+            return result.result()
         return asyncio.shield(result)
     return result
 

@@ -58,7 +58,10 @@ async def server(settings: Settings, mongo_uri: str) -> AsyncIterator[InProcessS
 
 @pytest.fixture(scope="session")
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=200)) as client:
+    # Idle connections are dropped before uvicorn's 5 s keep-alive ends them: reusing one the
+    # server is closing at that moment fails the request with a ReadError.
+    limits = httpx.Limits(max_connections=200, keepalive_expiry=2)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
         yield client
 
 

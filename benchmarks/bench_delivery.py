@@ -1,0 +1,504 @@
+"""Delivery benchmark: fan-out against a bare WebSocket floor, mixed load, memory per idle
+subscription, GC tuning, and recovery after a Redis outage.
+
+    .venv/bin/python benchmarks/bench_delivery.py [--quick]
+
+Starts its own redis-server (spare port), embedded Mongo-wire server (in memory), `app.py
+serve` and the floor server (benchmarks/floor_ws.py, a bare Starlette WebSocket app under the
+same uvicorn), and runs the WebSocket clients in 2 processes of their own (ws_clients.py).
+Everything is stopped at the end, on error and on Ctrl-C. Loops are bounded in count and time.
+
+ (1) fan-out: one purchase of one member with N subscribers; time from the event reaching
+     Redis to each subscriber having it (first, p50, p99, last), vs the floor sending the same
+     bytes to N raw sockets. Also the server's RSS per idle subscription.
+ (2) GC: the same fan-out with GC_FREEZE=false GC_THRESHOLD0=0 (Python's defaults).
+ (3) mixed load: S subscribers over M members, purchases at R/s for T s; push latency
+     (mutation sent -> push received) p50/p99/max, and minus the database write time (a raw
+     driver transaction of the same shape, measured in the same run); every version checked.
+ (4) recovery: Redis stopped, purchases on K members, Redis started; time until every
+     subscription has resynced and every changed member's subscribers have the new version.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import os
+import platform
+import random
+import resource
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from bench_procs import EmbeddedMongoProcess, import_service, rss_mib
+from bench_stats import percentile
+from delivery_rig import (
+    CLIENT_PROCESSES,
+    Api,
+    Arrivals,
+    Redis,
+    Server,
+    api_server,
+    clients,
+    floor_server,
+    ms,
+    say,
+    spread,
+    wait_for_version,
+)
+from pymongo import AsyncMongoClient
+from redis import asyncio as aioredis
+from ws_clients import Record
+
+IN_FLIGHT = 16  # purchases outstanding at most in the mixed load
+
+
+@dataclass(frozen=True)
+class Sizes:
+    fanout: tuple[int, ...]
+    rounds: int
+    gc_size: int
+    mixed_subscribers: int
+    mixed_members: int
+    mixed_rate: int
+    mixed_seconds: float
+    recovery_subscribers: int
+    recovery_changed: int
+
+
+FULL = Sizes((1000, 5000, 10000), 5, 5000, 10000, 5000, 200, 10.0, 5000, 200)
+QUICK = Sizes((100, 400), 3, 400, 400, 200, 40, 3.0, 200, 20)
+
+
+# --------------------------------------------------------------------------- phases
+
+
+async def fanout(
+    api: Api, server: Server, redis_url: str, arrivals: Arrivals, token: str, n: int, rounds: int
+) -> tuple[list[float], float, str]:
+    """Last-arrival times of `rounds` pushes to n subscribers of one member; RSS per socket."""
+    member = (await api.enroll(1))[0]
+    channel = f"member:{member}"
+    await arrivals.watch(channel)
+    before = rss_mib(server.process.pid)
+    lasts: list[float] = []
+    sample = ""
+    with clients("api", api.ws_url, token, [member] * n) as group:
+        await asyncio.sleep(1.0)
+        per_socket_kib = (rss_mib(server.process.pid) - before) * 1024 / n
+        for _ in range(rounds):
+            group.records.clear()
+            version = await api.purchase(member)
+            t0 = await arrivals.when(channel, version)
+            await wait_for_version(group, version, n, 60)
+            delays = [r[4] - t0 for r in group.records if r[2] == version]
+            wrong = [r for r in group.records if r[2] != version]
+            if len(delays) != n or wrong:
+                raise RuntimeError(
+                    f"fan-out: {len(delays)} of {n} got v{version}, {len(wrong)} other"
+                )
+            lasts.append(max(delays))
+            sample = spread(delays)
+            await asyncio.sleep(0.5)
+    return lasts, per_socket_kib, sample
+
+
+async def floor_fanout(
+    floor: Server, redis_url: str, arrivals: Arrivals, n: int, rounds: int, text: str
+) -> tuple[list[float], float]:
+    publisher = aioredis.Redis.from_url(redis_url)
+    await arrivals.watch("floor")
+    lasts: list[float] = []
+    before = rss_mib(floor.process.pid)
+    try:
+        with clients("floor", f"ws://127.0.0.1:{floor.port}/ws", "", ["floor"] * n) as group:
+            await asyncio.sleep(1.0)
+            per_socket_kib = (rss_mib(floor.process.pid) - before) * 1024 / n
+            base = 1000 * n  # a version no earlier floor round used
+            for version in range(base, base + rounds):
+                group.records.clear()
+                message = text.replace('"version":2,', f'"version":{version},', 1)
+                await publisher.publish("floor", message)
+                t0 = await arrivals.when("floor", version)
+                await wait_for_version(group, version, n, 60)
+                delays = [r[4] - t0 for r in group.records if r[2] == version]
+                lasts.append(max(delays))
+                await asyncio.sleep(0.5)
+    finally:
+        await publisher.aclose()
+    return lasts, per_socket_kib
+
+
+async def push_text(api: Api, token: str) -> str:
+    """One real push of the benchmark's subscription, as the API sends it (the floor's bytes)."""
+    from websockets.asyncio.client import connect
+    from websockets.typing import Subprotocol
+    from ws_clients import SUBSCRIPTION
+
+    member = (await api.enroll(1))[0]
+    async with connect(api.ws_url, subprotocols=[Subprotocol("graphql-transport-ws")]) as ws:
+        await ws.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+        )
+        await ws.recv()
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {"query": SUBSCRIPTION, "variables": {"id": member}},
+                }
+            )
+        )
+        await asyncio.sleep(0.3)
+        await api.purchase(member)
+        while True:
+            raw = await ws.recv()
+            text = raw if isinstance(raw, str) else raw.decode()
+            if '"next"' in text:
+                return text
+
+
+async def db_write_times(mongo_uri: str, samples: int, outbox: bool = True) -> list[float]:
+    """A raw driver transaction shaped like a purchase: member update, ledger insert and (with
+    `outbox`) the outbox insert."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri, retryWrites=False)
+    db = client[f"bench_delivery_raw_{outbox}"]
+    await db.members.insert_one({"_id": "m", "version": 0, "points": 0})
+    times: list[float] = []
+    try:
+        for n in range(samples):
+            began = time.monotonic()
+            async with client.start_session() as session, await session.start_transaction():
+                await db.members.update_one(
+                    {"_id": "m", "version": n},
+                    {"$inc": {"version": 1, "points": 3}},
+                    session=session,
+                )
+                await db.ledger.insert_one(
+                    {"memberId": "m", "seq": n, "points": 3}, session=session
+                )
+                if outbox:
+                    await db.outbox.insert_one(
+                        {"_id": f"m:{n}", "message": "x" * 1500}, session=session
+                    )
+            times.append(time.monotonic() - began)
+    finally:
+        await client.close()
+    return times
+
+
+async def mixed(
+    api: Api, token: str, members: list[str], subscribers: int, rate: int, seconds: float
+) -> dict[str, Any]:
+    per_member = max(1, subscribers // len(members))
+    sockets = [m for m in members for _ in range(per_member)][:subscribers]
+    rng = random.Random(7)
+    sent: dict[tuple[str, int], tuple[float, float]] = {}
+    failures = skipped = 0
+    with clients("api", api.ws_url, token, sockets) as group:
+        await asyncio.sleep(2.0)
+
+        async def one(member: str) -> None:
+            nonlocal failures
+            began = time.monotonic()
+            try:
+                version = await api.purchase(member)
+            except Exception:
+                failures += 1
+                return
+            sent[(member, version)] = (began, time.monotonic())
+
+        # Open loop at `rate`, but at most IN_FLIGHT purchases outstanding: a slot that finds
+        # them all busy is skipped (and counted), so latency is not a client-side queue.
+        total = int(rate * seconds)
+        start = time.monotonic()
+        tasks: set[asyncio.Task[None]] = set()
+        for i in range(total):
+            delay = start + i / rate - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if len(tasks) >= IN_FLIGHT:
+                skipped += 1
+                continue
+            task = asyncio.create_task(one(rng.choice(members)))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        await asyncio.gather(*tasks)
+        elapsed = time.monotonic() - start
+        await asyncio.sleep(3.0)
+        records = await asyncio.to_thread(group.collect)
+    # check every socket: versions only go up; each purchase of its member arrived
+    by_socket: dict[int, list[Record]] = {}
+    for record in records:
+        by_socket.setdefault(record[0], []).append(record)
+    latest: dict[str, int] = {}
+    for member, version in sent:
+        latest[member] = max(latest.get(member, 0), version)
+    out_of_order = lost = coalesced = 0
+    latencies: list[float] = []
+    for index, member in enumerate(sockets):
+        got = sorted(by_socket.get(index, []), key=lambda r: r[4])
+        versions = [r[2] for r in got]
+        if any(b <= a for a, b in itertools.pairwise(versions)):
+            out_of_order += 1
+        if member in latest and (not versions or versions[-1] < latest[member]):
+            lost += 1
+        coalesced += sum(1 for r in got if r[3])
+        for record in got:
+            if not record[3] and (member, record[2]) in sent:
+                latencies.append(record[4] - sent[(member, record[2])][0])
+    responses = [done - began for began, done in sent.values()]
+    return {
+        "purchases": len(sent),
+        "failures": failures,
+        "skipped": skipped,
+        "rate": len(sent) / elapsed,
+        "latencies": latencies,
+        "responses": responses,
+        "out_of_order": out_of_order,
+        "lost": lost,
+        "coalesced": coalesced,
+        "sockets": len(sockets),
+    }
+
+
+async def metric_sum(http: httpx.AsyncClient, port: int, name: str) -> float:
+    text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + " ") or line.startswith(name + "{")
+    )
+
+
+async def recovery(
+    api: Api,
+    http: httpx.AsyncClient,
+    server: Server,
+    redis: Redis,
+    token: str,
+    members: list[str],
+    subscribers: int,
+    changed: int,
+) -> dict[str, float]:
+    per_member = max(1, subscribers // len(members))
+    sockets = [m for m in members for _ in range(per_member)][:subscribers]
+    watched = sorted(set(sockets))
+    with clients("api", api.ws_url, token, sockets) as group:
+        await asyncio.sleep(2.0)
+        resyncs_before = await metric_sum(http, server.port, "bus_resyncs_total")
+        redis.stop()
+        await asyncio.sleep(1.0)
+        targets = {m: await api.purchase(m) for m in watched[:changed]}
+        restarted_at = time.monotonic()
+        redis.start()
+        started = time.monotonic() - restarted_at
+        resynced_at = changed_at = 0.0
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not (resynced_at and changed_at):
+            if not resynced_at:
+                resyncs = await metric_sum(http, server.port, "bus_resyncs_total")
+                if resyncs - resyncs_before >= len(sockets):
+                    resynced_at = time.monotonic() - restarted_at
+            if not changed_at:
+                records = await asyncio.to_thread(group.collect)
+                have = {(r[0]) for r in records if targets.get(r[1], 1 << 30) <= r[2]}
+                want = sum(per_member for _ in targets)
+                if len(have) >= want:
+                    changed_at = time.monotonic() - restarted_at
+            await asyncio.sleep(0.05)
+    return {"redis_start": started, "all_resynced": resynced_at, "changed_delivered": changed_at}
+
+
+# --------------------------------------------------------------------------- main
+
+
+async def run(sizes: Sizes, quick: bool, phases: set[str]) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    say("delivery benchmark" + (" (--quick)" if quick else ""))
+    say(f"date        {datetime.now(UTC).isoformat(timespec='seconds')}")
+    say(
+        f"machine     {platform.platform()} ({os.cpu_count()} cpus), "
+        f"python {platform.python_version()}"
+    )
+    say(f"file limit  {soft} -> {hard}; clients in {CLIENT_PROCESSES} processes")
+    say(f"load        {' '.join(f'{x:.2f}' for x in os.getloadavg())} (1/5/15 min, whole machine)")
+    secret = secrets.token_hex(32)
+    auth = import_service("api.auth")
+    access = import_service("resolvers.access")
+    token: str = auth.issue(secret, "member-state-api", subject="bench", role=access.Role.ADMIN)
+    redis = Redis()
+    mongo = EmbeddedMongoProcess()
+    servers: list[Server] = []
+    arrivals: Arrivals | None = None
+    try:
+        redis.start()
+        mongo_uri = mongo.start()
+        api_proc = api_server(mongo_uri, redis.url, secret)
+        servers.append(api_proc)
+        floor = floor_server(redis.url)
+        servers.append(floor)
+        async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as http:
+            api = Api(http, api_proc.port, token)
+            arrivals = Arrivals(redis.url)
+            members: list[str] = []
+            text = await push_text(api, token)
+            say(f"push size   {len(text)} bytes (the floor sends these bytes)")
+            say()
+            if "1" in phases:
+                say("(1) fan-out: one change to N subscribers of one member, Redis -> last socket")
+                for n in sizes.fanout:
+                    lasts, kib, sample = await fanout(
+                        api, api_proc, redis.url, arrivals, token, n, sizes.rounds
+                    )
+                    floor_lasts, floor_kib = await floor_fanout(
+                        floor, redis.url, arrivals, n, sizes.rounds, text
+                    )
+                    say(
+                        f"  N={n:>6}  API   last p50 {ms(percentile(lasts, 50))}  "
+                        f"max {ms(max(lasts))}"
+                        f"   (last round: {sample})"
+                    )
+                    say(
+                        f"  N={n:>6}  floor last p50 {ms(percentile(floor_lasts, 50))}  max "
+                        f"{ms(max(floor_lasts))}   ratio API/floor "
+                        f"{percentile(lasts, 50) / percentile(floor_lasts, 50):.2f}x (p50), "
+                        f"{max(lasts) / max(floor_lasts):.2f}x (max)"
+                    )
+                    say(
+                        f"  N={n:>6}  memory per idle subscription {kib:.1f} KiB (RSS delta / N);"
+                        f" floor per idle socket {floor_kib:.1f} KiB"
+                    )
+                floor.stop()
+                servers.remove(floor)
+            say()
+            if "2" in phases:
+                say(f"(2) GC: fan-out to {sizes.gc_size} with Python's default GC vs tuned")
+                untuned = api_server(
+                    mongo_uri, redis.url, secret, GC_FREEZE="false", GC_THRESHOLD0="0"
+                )
+                servers.append(untuned)
+                plain_api = Api(http, untuned.port, token)
+                plain, _, _ = await fanout(
+                    plain_api, untuned, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
+                )
+                untuned.stop()
+                servers.remove(untuned)
+                tuned, _, _ = await fanout(
+                    api, api_proc, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
+                )
+                say(f"  default GC  last p50 {ms(percentile(plain, 50))}  max {ms(max(plain))}")
+                say(
+                    f"  gc.freeze + threshold0 50000  last p50 {ms(percentile(tuned, 50))}  "
+                    f"max {ms(max(tuned))}"
+                )
+            say()
+            if "3" in phases:
+                say(
+                    f"(3) mixed load: {sizes.mixed_subscribers} subscribers over "
+                    f"{sizes.mixed_members} members, {sizes.mixed_rate} purchases/s for "
+                    f"{sizes.mixed_seconds:.0f} s"
+                )
+                began = time.monotonic()
+                members = await api.enroll(sizes.mixed_members)
+                say(f"  enrolled {len(members)} members in {time.monotonic() - began:.1f} s")
+                bare = await db_write_times(mongo_uri, 200, outbox=False)
+                writes = await db_write_times(mongo_uri, 200)
+                w50 = percentile(writes, 50)
+                say(
+                    f"  database write without the outbox insert: p50 {ms(percentile(bare, 50))}  "
+                    f"p99 {ms(percentile(bare, 99))}  (the outbox's cost: "
+                    f"{ms(w50 - percentile(bare, 50))} at p50)"
+                )
+                say(
+                    f"  database write (raw driver transaction, same shape): p50 {ms(w50)}  "
+                    f"p99 {ms(percentile(writes, 99))}  max {ms(max(writes))}"
+                )
+                result = await mixed(
+                    api,
+                    token,
+                    members,
+                    sizes.mixed_subscribers,
+                    sizes.mixed_rate,
+                    sizes.mixed_seconds,
+                )
+                lat: list[float] = result["latencies"]
+                say(
+                    f"  {result['purchases']} purchases at {result['rate']:.0f}/s "
+                    f"({result['failures']} failed, {result['skipped']} slots skipped with "
+                    f"{IN_FLIGHT} in flight), {len(lat)} pushes timed on "
+                    f"{result['sockets']} sockets"
+                )
+                if lat:
+                    say(
+                        f"  push latency  p50 {ms(percentile(lat, 50))}  p99 "
+                        f"{ms(percentile(lat, 99))}  max {ms(max(lat))}"
+                    )
+                    say(
+                        f"  minus the write p50  p50 {ms(percentile(lat, 50) - w50)}  p99 "
+                        f"{ms(percentile(lat, 99) - w50)}  max {ms(max(lat) - w50)}"
+                    )
+                responses: list[float] = result["responses"]
+                say(
+                    f"  mutation round trip  p50 {ms(percentile(responses, 50))}  p99 "
+                    f"{ms(percentile(responses, 99))}  max {ms(max(responses))}"
+                )
+                say(
+                    f"  checked every socket: out of order {result['out_of_order']}, lost "
+                    f"{result['lost']}, coalesced catch-ups {result['coalesced']}"
+                )
+            say()
+            if "4" in phases:
+                say(
+                    f"(4) recovery: {sizes.recovery_subscribers} subscribers, Redis stopped, "
+                    f"{sizes.recovery_changed} members changed, Redis started"
+                )
+                await arrivals.close()
+                arrivals = None
+                if not members:
+                    members = await api.enroll(sizes.recovery_subscribers // 2)
+                rec = await recovery(
+                    api,
+                    http,
+                    api_proc,
+                    redis,
+                    token,
+                    members,
+                    sizes.recovery_subscribers,
+                    sizes.recovery_changed,
+                )
+                say(f"  redis-server up again after {ms(rec['redis_start'])}")
+                say(f"  every subscription resynced {ms(rec['all_resynced'])} after the restart")
+                say(
+                    "  every changed member's subscribers had the new version "
+                    f"{ms(rec['changed_delivered'])}"
+                )
+    finally:
+        if arrivals is not None:
+            await arrivals.close()
+        for server in servers:
+            server.stop()
+        mongo.stop()
+        redis.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="small sizes, for development")
+    parser.add_argument(
+        "--phases", default="1234", help="which phases to run, e.g. 34 (default: all)"
+    )
+    args = parser.parse_args()
+    asyncio.run(run(QUICK if args.quick else FULL, args.quick, set(args.phases)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,332 @@
+"""The rig of the delivery benchmark: its own redis-server, the API and floor server processes,
+the WebSocket client processes (ws_clients.py), GraphQL calls, and when each message reached
+Redis. bench_delivery.py runs the phases on it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from multiprocessing.connection import Connection
+from typing import Any
+
+import httpx
+from bench_procs import OUT, ROOT, free_port
+from bench_stats import percentile
+from redis import asyncio as aioredis
+from ws_clients import Record, client_main, decode_records
+
+ENROLL = """mutation Enroll($input: EnrollMemberInput!) {
+  enrollMember(input: $input) { member { id version } userErrors { code } } }"""
+PURCHASE = """mutation Buy($input: RecordPurchaseInput!) {
+  recordPurchase(input: $input) { member { version } userErrors { code } } }"""
+CLIENT_PROCESSES = 2
+
+
+def say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:8.1f} ms"
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Redis:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--maxclients",
+                "1000",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_port(self.port, 10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+def _wait_port(port: int, timeout: float) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {port}")
+
+
+class Server:
+    """A server process in its own session (the API or the floor), stopped with SIGTERM."""
+
+    def __init__(self, label: str, argv: list[str], env: dict[str, str], port: int) -> None:
+        self.label = label
+        self.port = port
+        OUT.mkdir(exist_ok=True)
+        self.log = (OUT / f"delivery-{label}.log").open("wb")
+        self.process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def wait_ready(self, path: str | None, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.label} exited; see {self.log.name}")
+            try:
+                if path is None:
+                    _wait_port(self.port, 0.5)
+                    return
+                if httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=2).status_code == 200:
+                    return
+            except (httpx.HTTPError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.label} not ready")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+        self.log.close()
+
+
+def api_server(mongo_uri: str, redis_url: str, secret: str, **extra: str) -> Server:
+    port = free_port()
+    env = {
+        "MONGODB_URI": mongo_uri,
+        "MONGODB_RETRY_WRITES": "false",
+        "MONGODB_DATABASE": "bench_delivery",
+        "REDIS_URL": redis_url,
+        "LOG_LEVEL": "WARNING",
+        "AUTH_SECRET": secret,
+        "SUBSCRIBER_QUEUE_SIZE": "64",
+        **extra,
+    }
+    label = "api" + "".join(f"-{k.lower()}={v}" for k, v in extra.items())
+    server = Server(
+        label, [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(port)], env, port
+    )
+    server.wait_ready("/readyz")
+    return server
+
+
+def floor_server(redis_url: str) -> Server:
+    port = free_port()
+    argv = [sys.executable, str(ROOT / "benchmarks" / "floor_ws.py"), str(port), redis_url]
+    server = Server("floor", argv, {}, port)
+    server.wait_ready(None)
+    return server
+
+
+class Clients:
+    """WebSocket clients in CLIENT_PROCESSES processes; one socket per entry of `members`."""
+
+    def __init__(self, mode: str, url: str, token: str, members: list[str]) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        self.pipes: list[Connection] = []
+        self.processes = []
+        for n in range(CLIENT_PROCESSES):
+            mine = members[n::CLIENT_PROCESSES]
+            parent, child = spawn.Pipe()
+            process = spawn.Process(target=client_main, args=(child, mode, url, token, mine))
+            process.start()
+            self.pipes.append(parent)
+            self.processes.append(process)
+        self.sockets = 0
+        for pipe in self.pipes:
+            if not pipe.poll(300):
+                raise TimeoutError("clients did not connect in 300 s")
+            _state, count = pipe.recv()
+            self.sockets += count
+        self.records: list[Record] = []
+
+    def collect(self) -> list[Record]:
+        for pipe in self.pipes:
+            pipe.send("report")
+        for n, pipe in enumerate(self.pipes):
+            # socket indexes are per process: make them global
+            for index, member, version, coalesced, at in decode_records(pipe.recv()):
+                self.records.append((index * CLIENT_PROCESSES + n, member, version, coalesced, at))
+        return self.records
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send("quit")
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError, EOFError):
+                if pipe.poll(60):
+                    pipe.recv()
+        for process in self.processes:
+            process.join(30)
+            if process.is_alive():
+                process.kill()
+
+
+@contextlib.contextmanager
+def clients(mode: str, url: str, token: str, members: list[str]) -> Iterator[Clients]:
+    started = Clients(mode, url, token, members)
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+# --------------------------------------------------------------------------- API calls
+
+
+class Api:
+    def __init__(self, http: httpx.AsyncClient, port: int, token: str) -> None:
+        self.http = http
+        self.url = f"http://127.0.0.1:{port}/graphql"
+        self.ws_url = f"ws://127.0.0.1:{port}/graphql"
+        self.headers = {"authorization": f"Bearer {token}"}
+
+    async def call(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        response = await self.http.post(
+            self.url, json={"query": query, "variables": variables}, headers=self.headers
+        )
+        body: dict[str, Any] = response.json()
+        if "errors" in body:
+            raise RuntimeError(body["errors"])
+        return body["data"]  # type: ignore[no-any-return]
+
+    async def enroll(self, count: int, concurrency: int = 16) -> list[str]:
+        ids: list[str] = []
+        todo = iter(range(count))
+
+        async def worker() -> None:
+            for _ in todo:
+                data = await self.call(
+                    ENROLL,
+                    {
+                        "input": {
+                            "identifiers": [
+                                {"kind": "EMAIL", "value": f"b-{uuid.uuid4().hex[:16]}@example.com"}
+                            ],
+                            "channel": "APP",
+                        }
+                    },
+                )
+                ids.append(data["enrollMember"]["member"]["id"])
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return ids
+
+    async def purchase(self, member_id: str, amount: str = "3.00") -> int:
+        key = uuid.uuid4().hex
+        data = await self.call(
+            PURCHASE,
+            {
+                "input": {
+                    "memberId": member_id,
+                    "amount": amount,
+                    "currencyCode": "EUR",
+                    "channel": "POS",
+                    "storeId": "store-001",
+                    "orderId": f"b-{key[:12]}",
+                    "idempotencyKey": key,
+                }
+            },
+        )
+        payload = data["recordPurchase"]
+        if payload["userErrors"]:
+            raise RuntimeError(payload["userErrors"])
+        return int(payload["member"]["version"])
+
+
+class Arrivals:
+    """When each message reached Redis, seen by a subscriber of our own (t0 of a fan-out)."""
+
+    def __init__(self, redis_url: str) -> None:
+        self._redis = aioredis.Redis.from_url(redis_url)
+        self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        self._seen: dict[tuple[str, int], float] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def watch(self, *channels: str) -> None:
+        await self._pubsub.subscribe(*channels)
+        if self._task is None:
+            self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        async for message in self._pubsub.listen():
+            if message["type"] == "message":
+                at = time.monotonic()
+                version = int(re.search(rb'"version": ?(\d+)', message["data"]).group(1))  # type: ignore[union-attr]
+                self._seen.setdefault((message["channel"].decode(), version), at)
+
+    async def when(self, channel: str, version: int, timeout: float = 10) -> float:
+        deadline = time.monotonic() + timeout
+        while (channel, version) not in self._seen:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{channel} v{version} never reached Redis")
+            await asyncio.sleep(0.002)
+        return self._seen[(channel, version)]
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        with contextlib.suppress(Exception):
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            await self._redis.aclose()
+
+
+async def wait_for_version(group: Clients, version: int, sockets: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        records = await asyncio.to_thread(group.collect)
+        if len({r[0] for r in records if r[2] >= version}) >= sockets:
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"not every socket got version {version} within {timeout} s")
+
+
+def spread(delays: list[float]) -> str:
+    return (
+        f"first {ms(min(delays))}  p50 {ms(percentile(delays, 50))}  "
+        f"p99 {ms(percentile(delays, 99))}  last {ms(max(delays))}"
+    )

@@ -1,0 +1,106 @@
+"""WebSocket clients of the delivery benchmark, run in processes of their own.
+
+A client process opens one socket per entry of its member list, against the API
+(graphql-transport-ws, one memberUpdated subscription per socket) or against the floor server
+(raw sockets), records the arrival time (CLOCK_MONOTONIC, comparable across processes on
+Linux) and version of every message, and answers its parent's commands over a pipe:
+"report" -> the records since the last report; "quit" -> close everything and exit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import resource
+import time
+from multiprocessing.connection import Connection
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
+
+SUBSCRIPTION = """subscription Watch($id: ID!) { memberUpdated(memberId: $id) {
+  memberId version changes coalesced
+  member { version balance { available pending } tier { current { id name } pointsToNext } }
+  entry { kind points }
+} }"""
+
+# (socket index, member id, version, coalesced, arrival time)
+Record = tuple[int, str, int, bool, float]
+
+
+async def _open_api(url: str, token: str, member_id: str) -> ClientConnection:
+    ws = await connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], max_queue=None)
+    await ws.send(
+        json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+    )
+    ack = json.loads(await ws.recv())
+    if ack.get("type") != "connection_ack":
+        raise RuntimeError(f"no ack: {ack}")
+    await ws.send(
+        json.dumps(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": SUBSCRIPTION, "variables": {"id": member_id}},
+            }
+        )
+    )
+    return ws
+
+
+async def _read(ws: ClientConnection, index: int, member_id: str, out: list[Record]) -> None:
+    with contextlib.suppress(Exception):
+        async for raw in ws:
+            now = time.monotonic()
+            message = json.loads(raw)
+            if message.get("type") != "next":
+                continue
+            update = message["payload"]["data"]["memberUpdated"]
+            out.append((index, update["memberId"], update["version"], update["coalesced"], now))
+
+
+async def _run(conn: Connection, mode: str, url: str, token: str, members: list[str]) -> None:
+    records: list[Record] = []
+    sockets: list[ClientConnection] = []
+    tasks: list[asyncio.Task[None]] = []
+    for start in range(0, len(members), 200):  # connect in batches
+        batch = members[start : start + 200]
+        if mode == "api":
+            opened = await asyncio.gather(*(_open_api(url, token, m) for m in batch))
+        else:
+            opened = await asyncio.gather(
+                *(connect(url, max_queue=None) for _ in batch)  # raw sockets on the floor
+            )
+        for offset, ws in enumerate(opened):
+            index = start + offset
+            sockets.append(ws)
+            tasks.append(asyncio.create_task(_read(ws, index, members[index], records)))
+    conn.send(("ready", len(sockets)))
+    while True:
+        command = await asyncio.to_thread(conn.recv)
+        if command == "report":
+            taken, records[:] = list(records), []
+            conn.send(taken)
+        elif command == "quit":
+            break
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
+    conn.send("bye")
+
+
+def client_main(conn: Connection, mode: str, url: str, token: str, members: list[str]) -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:
+        import uvloop
+
+        uvloop.run(_run(conn, mode, url, token, members))
+    except ImportError:  # pragma: no cover - uvloop comes with uvicorn[standard]
+        asyncio.run(_run(conn, mode, url, token, members))
+
+
+def decode_records(raw: Any) -> list[Record]:
+    return [tuple(r) for r in raw]  # type: ignore[misc]
