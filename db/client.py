@@ -22,6 +22,7 @@ class Collections:
     issued_rewards: AsyncCollection[Doc]
     idempotency: AsyncCollection[Doc]
     leases: AsyncCollection[Doc]
+    notifications: AsyncCollection[Doc]  # notification intents of journeys (db/notifications.py)
 
 
 def connect(uri: str, *, retry_writes: bool) -> AsyncMongoClient[Doc]:
@@ -43,6 +44,7 @@ def collections(db: AsyncDatabase[Doc]) -> Collections:
         issued_rewards=db["issued_rewards"],
         idempotency=db["idempotency"],
         leases=db["leases"],
+        notifications=db["notifications"],
     )
 
 
@@ -75,6 +77,9 @@ async def ensure_indexes(c: Collections) -> None:
             IndexModel([("code", ASCENDING)], unique=True),
         ]
     )
+    from db.notifications import Notifications
+
+    await Notifications(c.notifications).ensure_indexes()
     await c.idempotency.create_indexes(
         [IndexModel([("createdAt", ASCENDING)], expireAfterSeconds=IDEMPOTENCY_RETENTION_SECONDS)]
     )

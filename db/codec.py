@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from db.engagement_codec import engagement_from_doc, engagement_to_doc
 from loyalty.duplicates import match_keys
 from loyalty.model import (
     Balance,
@@ -99,6 +100,7 @@ def member_to_doc(m: Member) -> Doc:
         "dormantAt": m.dormant_at,
         "mergedInto": m.merged_into,
         "merge": _merge_to_doc(m.merge) if m.merge else None,
+        "engagement": engagement_to_doc(m.engagement),
     }
 
 
@@ -155,6 +157,7 @@ def member_from_doc(d: Doc) -> Member:
         dormant_at=d.get("dormantAt"),
         merged_into=d.get("mergedInto"),
         merge=_merge_from_doc(d["merge"]) if d.get("merge") else None,
+        engagement=engagement_from_doc(d.get("engagement")),
     )
 
 

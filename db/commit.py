@@ -33,8 +33,10 @@ from db.codec import (
     member_from_doc,
     member_to_doc,
 )
+from db.notifications import Notifications
 from db.reads import MAX_MERGE_HOPS, identifier_key
 from loyalty.changes import ENTRY_SLOTS, Outcome
+from loyalty.decisions.notice import Notice
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import (
     ChangeKind,
@@ -79,6 +81,7 @@ class Committed:
     related: tuple[Committed, ...] = ()  # other members changed in the same transaction
     limit_reached: str | None = None
     quiet: bool = False  # bookkeeping only (no new version): nothing to publish
+    notices: tuple[Notice, ...] = ()  # notification intents committed with the change
 
 
 class IdentifierTaken(Exception):
@@ -135,6 +138,8 @@ OnCommit = Callable[[Committed], Awaitable[None]]
 # Writes more documents inside the change's transaction (the outbox of subscriptions/outbox.py).
 Stage = Callable[[AsyncClientSession, Committed], Awaitable[None]]
 Schedule = Callable[[Member], datetime | None]
+# Runs on every outcome before it is written (decisioning's observe: cadence, journeys).
+Refine = Callable[[Member | None, Outcome, datetime], Outcome]
 
 
 class Writer:
@@ -145,6 +150,8 @@ class Writer:
         on_commit: OnCommit,
         stage: Stage | None = None,
         schedule: Schedule | None = None,
+        refine: Refine | None = None,
+        on_notices: OnCommit | None = None,
     ) -> None:
         self._client = client
         self._c = c
@@ -152,6 +159,9 @@ class Writer:
         self._stage = stage
         # When a member's scheduled work falls due, stored as `dueAt` for the job runner.
         self._schedule = schedule
+        self._refine = refine
+        self._on_notices = on_notices
+        self._notifications = Notifications(c.notifications)
 
     async def commit(
         self,
@@ -194,6 +204,8 @@ class Writer:
         for done in (committed, *committed.related):
             if not done.quiet:
                 await self._on_commit(done)
+            if done.notices and self._on_notices is not None:
+                await self._on_notices(done)
 
     def _doc(self, member: Member) -> Doc:
         doc = member_to_doc(member)
@@ -272,6 +284,8 @@ class Writer:
     ) -> Committed:
         """Write one member's outcome: the member, identifiers, entries, marks, rewards."""
         c = self._c
+        if self._refine is not None:
+            outcome = self._refine(before, outcome, now)
         after = outcome.member
         quiet = not outcome.changes
         if before is None:
@@ -284,8 +298,9 @@ class Writer:
             )
             if moved.matched_count != 1:
                 raise _VersionMoved()
+        await self._notifications.insert(session, after.id, outcome.notices)
         if quiet:
-            return Committed(after, (), (), None, None, quiet=True)
+            return Committed(after, (), (), None, None, quiet=True, notices=outcome.notices)
         await self._sync_identifiers(session, before, after, outcome.absorbs)
         entries = tuple(
             LedgerEntry(
@@ -359,6 +374,7 @@ class Writer:
             issued,
             outcome.store_id,
             limit_reached=outcome.limit_reached,
+            notices=outcome.notices,
         )
         if self._stage is not None:
             # Each member's change is its own event, staged with the commit that makes it.

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from loyalty.decisions.notice import Notice
 from loyalty.model import (
     ChangeKind,
     IssuedReward,
@@ -96,6 +97,8 @@ class Outcome:
     # A merge: the member whose identifiers and issued rewards (these ids) become ours.
     absorbs: str | None = None
     adopt_rewards: tuple[str, ...] = ()
+    # Notification intents the change triggers (loyalty/decisions/journeys.py).
+    notices: tuple[Notice, ...] = ()
 
 
 def advance(

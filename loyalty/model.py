@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from loyalty.decisions.state import Engagement
 from loyalty.program import Channel
 
 
@@ -37,6 +38,9 @@ class ChangeKind(str, Enum):
     POINTS_RELEASED = "POINTS_RELEASED"
     # Beside the contract: an activity was recorded (it may have earned nothing).
     ACTIVITY_RECORDED = "ACTIVITY_RECORDED"
+    # Beside the contract: a next best action was dismissed or converted (what surfaces show
+    # changed); shown, clicked and sent only move counters and publish nothing.
+    ACTION_RECORDED = "ACTION_RECORDED"
 
 
 class LedgerEntryKind(str, Enum):
@@ -161,6 +165,8 @@ class Member:
     # Set on a merged member (a tombstone): the member it now lives on, and what the merge did.
     merged_into: str | None = None
     merge: MergeRecord | None = None
+    # What decisioning keeps: purchase cadence, caps, cooldowns, journeys (decisions/state.py).
+    engagement: Engagement = field(default_factory=Engagement)
 
     def changes_since(self, version: int) -> list[ChangeKind]:
         """Every kind of change after `version`, in the enum's order."""

@@ -12,8 +12,7 @@ from loyalty.errors import DomainError, ErrorCode
 from resolvers.access import allowed
 from resolvers.context import Context
 from resolvers.errors import forbidden, top_level
-from resolvers.pending import not_implemented
-from schema.types import LedgerEntry, Member, MemberUpdate, StoreEvent
+from schema.types import LedgerEntry, Member, MemberUpdate
 from subscriptions.member_stream import member_updates
 
 Ctx = Info[Context, None]
@@ -44,8 +43,3 @@ async def member_updated(
         raise top_level(error) from None
     finally:
         await stream.aclose()  # type: ignore[attr-defined]
-
-
-async def store_activity(info: Ctx, store_id: strawberry.ID) -> AsyncGenerator[StoreEvent, None]:
-    not_implemented("Subscription.storeActivity")
-    yield  # pragma: no cover - makes this an async generator
