@@ -169,11 +169,15 @@ class Writer:
         decide: Decide,
         idem: IdempotencyKey | None,
         actor: str,
+        *,
+        at: datetime | None = None,
     ) -> Committed:
         """Run `decide` on the member's current state and commit its outcome atomically.
 
         `member_id` None creates a member (enrolment). A retried idempotency key returns the
         first result and changes nothing; DomainErrors from `decide` abort and propagate.
+        `at` is the time the change is decided at (a scheduled run's time), given to `refine`;
+        default now.
         """
         if idem is not None:
             earlier = await self._replay(idem)
@@ -183,7 +187,7 @@ class Writer:
             try:
                 async with self._client.start_session() as session:
                     committed: Committed = await session.with_transaction(
-                        lambda s: self._run(s, member_id, decide, idem, actor)
+                        lambda s: self._run(s, member_id, decide, idem, actor, at)
                     )
             except _VersionMoved:
                 # Jittered backoff, so a burst of writers on one member spreads out.
@@ -241,6 +245,7 @@ class Writer:
         decide: Decide,
         idem: IdempotencyKey | None,
         actor: str,
+        at: datetime | None = None,
     ) -> Committed:
         c = self._c
         before: Member | None = None
@@ -258,7 +263,7 @@ class Writer:
         tx = TxReads(c, session)
         outcome = await decide(before, tx)
         now = datetime.now(UTC)
-        committed = await self._apply(session, before, outcome, actor, now)
+        committed = await self._apply(session, before, outcome, actor, now, at or now)
         related: list[Committed] = []
         for other in outcome.related:
             doc = await c.members.find_one({"_id": other.member_id}, session=session)
@@ -268,7 +273,7 @@ class Writer:
             earlier = await tx.entries_for_order(them.id, other.order_id) if other.order_id else []
             theirs = other.apply(them, earlier)
             if theirs is not None:
-                related.append(await self._apply(session, them, theirs, actor, now))
+                related.append(await self._apply(session, them, theirs, actor, now, at or now))
         committed = replace(committed, related=tuple(related))
         if idem is not None:
             await self._record(session, idem, committed, now)
@@ -281,11 +286,12 @@ class Writer:
         outcome: Outcome,
         actor: str,
         now: datetime,
+        at: datetime,
     ) -> Committed:
         """Write one member's outcome: the member, identifiers, entries, marks, rewards."""
         c = self._c
         if self._refine is not None:
-            outcome = self._refine(before, outcome, now)
+            outcome = self._refine(before, outcome, at)
         after = outcome.member
         quiet = not outcome.changes
         if before is None:
