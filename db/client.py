@@ -9,6 +9,8 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from db.notifications import Notifications
+
 IDEMPOTENCY_RETENTION_SECONDS = 7 * 24 * 3600
 
 Doc = dict[str, Any]
@@ -77,8 +79,6 @@ async def ensure_indexes(c: Collections) -> None:
             IndexModel([("code", ASCENDING)], unique=True),
         ]
     )
-    from db.notifications import Notifications
-
     await Notifications(c.notifications).ensure_indexes()
     await c.idempotency.create_indexes(
         [IndexModel([("createdAt", ASCENDING)], expireAfterSeconds=IDEMPOTENCY_RETENTION_SECONDS)]

@@ -9,7 +9,7 @@ storyline on every channel, and no two actions of one answer carry the same rewa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import Enum
 
@@ -329,6 +329,10 @@ def next_best_actions(member: Member, program: ProgramDef, ask: Ask, first: int)
             continue
         if orchestration.cooling(e, ask.channel, key, ask.at):
             continue
+        if topic.reward_id and orchestration.closed(e, f"reward:{topic.reward_id}", ask.at):
+            if topic.kind is not ActionKind.WIN_BACK:
+                continue
+            topic = replace(topic, reward_id=None)  # win them back without what they just used
         kind = ActionKind.SEND_MESSAGE if message else topic.kind
         actions.append(
             Action(

@@ -63,6 +63,9 @@ def record_outcome(
         e = orchestration.cooled(e, channel, key, now, d.cooldown_days)
     if outcome is ActionOutcome.CONVERTED:
         e = orchestration.closing(e, storyline(key), now, d.closed_days)
+        if kind is ActionKind.WIN_BACK and d.win_back.reward:
+            # The incentive came with it: what was just used is not offered again elsewhere.
+            e = orchestration.closing(e, f"reward:{d.win_back.reward}", now, d.closed_days)
     after = replace(member, engagement=e)
     if outcome not in (ActionOutcome.DISMISSED, ActionOutcome.CONVERTED):
         return Outcome(member=after, changes=())
