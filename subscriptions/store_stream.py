@@ -12,10 +12,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from prometheus_client import Gauge
+
 from loyalty.model import ChangeKind, Member
 from subscriptions.bus import EventBus
 from subscriptions.channels import store_channel
 from subscriptions.events import RESYNC, MemberEvent, decode
+
+STORE_FEEDS_OPEN = Gauge("store_activity_open", "Open storeActivity streams in this process.")
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,12 @@ def moments(event: MemberEvent, store_id: str) -> list[StoreMoment]:
 
 async def store_moments(bus: EventBus, store_id: str) -> AsyncIterator[StoreMoment]:
     async with bus.subscribe(store_channel(store_id)) as subscription:
-        async for message in subscription:
-            if message.message == RESYNC:
-                continue
-            for moment in moments(decode(message.message), store_id):
-                yield moment
+        STORE_FEEDS_OPEN.inc()
+        try:
+            async for message in subscription:
+                if message.message == RESYNC:
+                    continue
+                for moment in moments(decode(message.message), store_id):
+                    yield moment
+        finally:
+            STORE_FEEDS_OPEN.dec()
