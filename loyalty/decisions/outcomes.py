@@ -71,6 +71,5 @@ def record_outcome(
         return Outcome(member=after, changes=())
     changes = [ChangeKind.ACTION_RECORDED]
     return Outcome(
-        member=advance(member, after, changes, now, active=False),
-        changes=(ChangeKind.ACTION_RECORDED,),
+        member=advance(member, after, changes, now, active=False), changes=tuple(changes)
     )
