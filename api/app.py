@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -21,13 +22,18 @@ from api.web import web_routes
 from db.client import collections, connect, ensure_indexes
 from db.commit import Writer
 from db.jobs import JobRunner, running
+from db.notifications import Notifications
 from db.reads import Reads
+from loyalty.decisions import journeys
+from loyalty.decisions.observe import observe
+from loyalty.model import Member
 from loyalty.program import ProgramDef, parse_program
 from loyalty.schedule import due_at
 from resolvers.context import Services, utc_now
 from schema.build import build_schema
 from settings import Settings
 from subscriptions.bus import build_bus
+from subscriptions.notices import NoticePublisher
 from subscriptions.outbox import Outbox
 from telemetry.db import register_command_metrics
 from telemetry.tracing import tracing_extension
@@ -41,6 +47,12 @@ MAX_BATCH = 10  # operations in one batched POST
 
 def load_program(path: Path) -> ProgramDef:
     return parse_program(path.read_text(encoding="utf-8"), source=str(path))
+
+
+def scheduled(member: Member, program: ProgramDef) -> datetime | None:
+    """The points jobs' due time, or earlier when a journey falls due by time alone."""
+    times = [t for t in (due_at(member, program), journeys.due_at(member, program)) if t]
+    return min(times) if times else None
 
 
 def create_app(
@@ -92,9 +104,17 @@ def create_app(
             c,
             outbox.after_commit,
             stage=outbox.stage,
-            schedule=lambda m: due_at(m, program),
+            schedule=lambda m: scheduled(m, program),
+            refine=lambda before, outcome, now: observe(before, outcome, program, now),
+            on_notices=NoticePublisher(bus),
         )
-        services = Services(program=program, reads=Reads(c), writer=writer, bus=bus)
+        services = Services(
+            program=program,
+            reads=Reads(c),
+            writer=writer,
+            bus=bus,
+            notifications=Notifications(c.notifications),
+        )
         app.state.mongo = client
         app.state.services = services
         app.state.jobs = JobRunner(c, writer, program)

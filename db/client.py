@@ -9,6 +9,8 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from db.notifications import Notifications
+
 IDEMPOTENCY_RETENTION_SECONDS = 7 * 24 * 3600
 
 Doc = dict[str, Any]
@@ -24,6 +26,7 @@ class Collections:
     leases: AsyncCollection[Doc]
     audit: AsyncCollection[Doc]
     guests: AsyncCollection[Doc]
+    notifications: AsyncCollection[Doc]  # notification intents of journeys (db/notifications.py)
 
 
 def connect(uri: str, *, retry_writes: bool) -> AsyncMongoClient[Doc]:
@@ -47,6 +50,7 @@ def collections(db: AsyncDatabase[Doc]) -> Collections:
         leases=db["leases"],
         audit=db["audit"],
         guests=db["guests"],
+        notifications=db["notifications"],
     )
 
 
@@ -83,6 +87,7 @@ async def ensure_indexes(c: Collections) -> None:
             IndexModel([("code", ASCENDING)], unique=True),
         ]
     )
+    await Notifications(c.notifications).ensure_indexes()
     await c.idempotency.create_indexes(
         [IndexModel([("createdAt", ASCENDING)], expireAfterSeconds=IDEMPOTENCY_RETENTION_SECONDS)]
     )

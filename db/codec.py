@@ -10,6 +10,7 @@ from typing import Any
 
 from bson import Binary
 
+from db.engagement_codec import engagement_from_doc, engagement_to_doc
 from loyalty.duplicates import match_keys
 from loyalty.model import (
     Balance,
@@ -186,6 +187,7 @@ def member_to_doc(m: Member) -> Doc:
         "mergedFrom": list(m.merged_from),
         "guestActivity": [list(pair) for pair in m.guest_activity],
         "merge": _merge_to_doc(m.merge) if m.merge else None,
+        "engagement": engagement_to_doc(m.engagement),
     }
 
 
@@ -244,6 +246,7 @@ def member_from_doc(d: Doc) -> Member:
         merged_from=tuple(d.get("mergedFrom") or ()),
         guest_activity=tuple((k, n) for k, n in d.get("guestActivity") or ()),
         merge=_merge_from_doc(d["merge"]) if d.get("merge") else None,
+        engagement=engagement_from_doc(d.get("engagement")),
     )
 
 

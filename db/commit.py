@@ -34,8 +34,10 @@ from db.codec import (
     member_from_doc,
     member_to_doc,
 )
+from db.notifications import Notifications
 from db.reads import MAX_MERGE_HOPS, identifier_key
 from loyalty.changes import ENTRY_SLOTS, Outcome
+from loyalty.decisions.notice import Notice
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.guests import GuestActivity
 from loyalty.model import (
@@ -81,6 +83,7 @@ class Committed:
     related: tuple[Committed, ...] = ()  # other members changed in the same transaction
     limit_reached: str | None = None
     quiet: bool = False  # bookkeeping only (no new version): nothing to publish
+    notices: tuple[Notice, ...] = ()  # notification intents committed with the change
 
 
 class IdentifierTaken(Exception):
@@ -146,6 +149,8 @@ OnCommit = Callable[[Committed], Awaitable[None]]
 # Writes more documents inside the change's transaction (the outbox of subscriptions/outbox.py).
 Stage = Callable[[AsyncClientSession, Committed], Awaitable[None]]
 Schedule = Callable[[Member], datetime | None]
+# Runs on every outcome before it is written (decisioning's observe: cadence, journeys).
+Refine = Callable[[Member | None, Outcome, datetime], Outcome]
 
 
 class Writer:
@@ -156,6 +161,8 @@ class Writer:
         on_commit: OnCommit,
         stage: Stage | None = None,
         schedule: Schedule | None = None,
+        refine: Refine | None = None,
+        on_notices: OnCommit | None = None,
     ) -> None:
         self._client = client
         self._c = c
@@ -163,6 +170,9 @@ class Writer:
         self._stage = stage
         # When a member's scheduled work falls due, stored as `dueAt` for the job runner.
         self._schedule = schedule
+        self._refine = refine
+        self._on_notices = on_notices
+        self._notifications = Notifications(c.notifications)
 
     async def commit(
         self,
@@ -171,12 +181,15 @@ class Writer:
         idem: IdempotencyKey | None,
         actor: str,
         audit: AuditNote | None = None,
+        *,
+        at: datetime | None = None,
     ) -> Committed:
         """Run `decide` on the member's current state and commit its outcome atomically.
 
         `member_id` None creates a member (enrolment). A retried idempotency key returns the
         first result and changes nothing; DomainErrors from `decide` abort and propagate.
-        With `audit`, the change's audit record commits with it.
+        With `audit`, the change's audit record commits with it. `at` is the time the change is
+        decided at (a scheduled run's time), given to `refine`; default now.
         """
         if idem is not None:
             earlier = await self._replay(idem)
@@ -186,7 +199,7 @@ class Writer:
             try:
                 async with self._client.start_session() as session:
                     committed: Committed = await session.with_transaction(
-                        lambda s: self._run(s, member_id, decide, idem, actor, audit)
+                        lambda s: self._run(s, member_id, decide, idem, actor, audit, at)
                     )
             except _VersionMoved:
                 # Jittered backoff, so a burst of writers on one member spreads out.
@@ -207,6 +220,8 @@ class Writer:
         for done in (committed, *committed.related):
             if not done.quiet:
                 await self._on_commit(done)
+            if done.notices and self._on_notices is not None:
+                await self._on_notices(done)
 
     def _doc(self, member: Member) -> Doc:
         doc = member_to_doc(member)
@@ -248,6 +263,7 @@ class Writer:
         idem: IdempotencyKey | None,
         actor: str,
         audit: AuditNote | None = None,
+        at: datetime | None = None,
     ) -> Committed:
         c = self._c
         before: Member | None = None
@@ -267,7 +283,7 @@ class Writer:
         now = datetime.now(UTC)
         # Entries of a write addressed to a merged member say so: an unmerge gives them back.
         via = member_id if before is not None and member_id != before.id else None
-        committed = await self._apply(session, before, outcome, actor, now, via)
+        committed = await self._apply(session, before, outcome, actor, now, at or now, via)
         related: list[Committed] = []
         for other in outcome.related:
             doc = await c.members.find_one({"_id": other.member_id}, session=session)
@@ -277,7 +293,7 @@ class Writer:
             earlier = await tx.entries_for_order(them.id, other.order_id) if other.order_id else []
             theirs = other.apply(them, earlier)
             if theirs is not None:
-                related.append(await self._apply(session, them, theirs, actor, now))
+                related.append(await self._apply(session, them, theirs, actor, now, at or now))
         committed = replace(committed, related=tuple(related))
         if audit is not None and not committed.quiet:
             reason = audit.reason or next((e.reason for e in committed.entries if e.reason), None)
@@ -298,10 +314,13 @@ class Writer:
         outcome: Outcome,
         actor: str,
         now: datetime,
+        at: datetime,
         via: str | None = None,
     ) -> Committed:
         """Write one member's outcome: the member, identifiers, entries, marks, rewards."""
         c = self._c
+        if self._refine is not None:
+            outcome = self._refine(before, outcome, at)
         after = outcome.member
         quiet = not outcome.changes
         if before is None:
@@ -314,8 +333,9 @@ class Writer:
             )
             if moved.matched_count != 1:
                 raise _VersionMoved()
+        await self._notifications.insert(session, after.id, outcome.notices)
         if quiet:
-            return Committed(after, (), (), None, None, quiet=True)
+            return Committed(after, (), (), None, None, quiet=True, notices=outcome.notices)
         await self._sync_identifiers(session, before, after, outcome.absorbs)
         entries = tuple(
             LedgerEntry(
@@ -394,6 +414,7 @@ class Writer:
             issued,
             outcome.store_id,
             limit_reached=outcome.limit_reached,
+            notices=outcome.notices,
         )
         if self._stage is not None:
             # Each member's change is its own event, staged with the commit that makes it.

@@ -125,7 +125,7 @@ class JobRunner:
             assert member is not None
             return run_due(member, program, now, ACTOR)
 
-        done = await self._writer.commit(member_id, decide, None, ACTOR)
+        done = await self._writer.commit(member_id, decide, None, ACTOR, at=now)
         return not done.quiet
 
     async def run_once(self, now: datetime, *, limit: int | None = None) -> RunReport:

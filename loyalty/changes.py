@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from loyalty.decisions.notice import Notice
 from loyalty.model import (
     ChangeKind,
     IssuedReward,
@@ -99,6 +100,8 @@ class Outcome:
     joins_guests: tuple[str, ...] = ()  # guest profiles (identifier keys) this change takes in
     # What the change did, for the audit trail: kinds and counts, never a personal value.
     details: tuple[tuple[str, str | int], ...] = ()
+    # Notification intents the change triggers (loyalty/decisions/journeys.py).
+    notices: tuple[Notice, ...] = ()
 
 
 def advance(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 
+from loyalty.decisions.state import Engagement
 from loyalty.program import Channel
 
 
@@ -39,6 +40,9 @@ class ChangeKind(str, Enum):
     ACTIVITY_RECORDED = "ACTIVITY_RECORDED"
     # Beside the contract: a merge was undone (on both members).
     UNMERGED = "UNMERGED"
+    # Beside the contract: a next best action was dismissed or converted (what surfaces show
+    # changed); shown, clicked and sent only move counters and publish nothing.
+    ACTION_RECORDED = "ACTION_RECORDED"
 
 
 class LedgerEntryKind(str, Enum):
@@ -167,6 +171,8 @@ class Member:
     merged_from: tuple[str, ...] = ()  # on a survivor: the members merged into it, oldest first
     # Activity counts by kind from before enrolment (a guest's cookie or device), for decisions.
     guest_activity: tuple[tuple[str, int], ...] = ()
+    # What decisioning keeps: purchase cadence, caps, cooldowns, journeys (decisions/state.py).
+    engagement: Engagement = field(default_factory=Engagement)
 
     def changes_since(self, version: int) -> list[ChangeKind]:
         """Every kind of change after `version`, in the enum's order."""

@@ -13,18 +13,10 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from loyalty.channel import Channel as Channel  # re-exported: the rules import it from here
+from loyalty.decisions.config import DecisionsDef
+
 INT32_MAX = 2**31 - 1
-
-
-class Channel(str, Enum):
-    APP = "APP"
-    WEB = "WEB"
-    POS = "POS"
-    KIOSK = "KIOSK"
-    EMAIL = "EMAIL"
-    SMS = "SMS"
-    PUSH = "PUSH"
-    CALL_CENTER = "CALL_CENTER"
 
 
 Slug = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")]
@@ -161,6 +153,7 @@ class ProgramDef(_Strict):
     identity: IdentityDef = IdentityDef()
     activities: dict[ActivityKind, ActivityDef] = Field(default_factory=dict)
     challenges: tuple[ChallengeDef, ...] = ()
+    decisions: DecisionsDef = DecisionsDef()
 
     @field_validator("tiers")
     @classmethod
@@ -188,6 +181,9 @@ class ProgramDef(_Strict):
                 )
         if len({c.id for c in self.challenges}) != len(self.challenges):
             raise ValueError("challenges: ids must be unique")
+        incentive = self.decisions.win_back.reward
+        if incentive is not None and self.reward(incentive) is None:
+            raise ValueError(f"decisions.win_back.reward: unknown reward {incentive!r}")
         top = max(t.earn_multiplier for t in self.tiers)
         if self.max_purchase_amount * self.earn_rate * top > INT32_MAX:
             raise ValueError("max_purchase_amount x earn_rate x multiplier overflows 32-bit points")
@@ -226,7 +222,7 @@ def parse_program(text: str, source: str = "program file") -> ProgramDef:
     if not isinstance(program, dict):
         raise ProgramFileError(f"{source} is invalid:\n  program: must be a table")
     body = dict(program)
-    sections = ("points", "tiering", "referral", "birthday", "identity", "activities")
+    sections = ("points", "tiering", "referral", "birthday", "identity", "activities", "decisions")
     extra = set(raw) - {"program", "tiers", "rewards", "challenges", *sections}
     if extra:
         raise ProgramFileError(f"{source}: unknown top-level key(s): {', '.join(sorted(extra))}")

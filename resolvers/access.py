@@ -55,6 +55,10 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "recordReturn": frozenset({P, A, D, S}),
     "adjustPoints": frozenset({A, D}),
     "programStats": frozenset({D}),
+    "recordActionOutcome": frozenset({M, P, A, D, S}),
+    "notifications": frozenset({D, S}),
+    "notificationCreated": frozenset({D, S}),
+    "storeActivity": frozenset({P, A, D, S}),
 }
 
 

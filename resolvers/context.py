@@ -10,6 +10,7 @@ from typing import Any
 from strawberry.dataloader import DataLoader
 
 from db.commit import Writer
+from db.notifications import Notifications
 from db.reads import Reads
 from loyalty.model import IssuedReward, Member
 from loyalty.program import ProgramDef
@@ -31,6 +32,7 @@ class Services:
     reads: Reads
     writer: Writer
     bus: EventBus
+    notifications: Notifications | None = None  # notification intents (decisioning)
 
 
 class Loaders:

@@ -9,9 +9,9 @@ from db.commit import Committed
 from loyalty.errors import DomainError
 from resolvers.commands import PurchaseLine
 from resolvers.context import Context
+from resolvers.decision_commands import DecisionCommands
 from resolvers.errors import user_errors, warning
 from resolvers.identity_commands import IdentityCommands
-from resolvers.pending import not_implemented
 from resolvers.points_commands import PointsCommands
 from schema import inputs, payloads
 from schema.types import IssuedReward, LedgerEntry, Member
@@ -195,10 +195,24 @@ async def merge_members(info: Ctx, input: inputs.MergeMembersInput) -> payloads.
     return payloads.MergeMembersPayload(member=Member(state=done.member), user_errors=[])
 
 
-def record_action_outcome(
-    input: inputs.RecordActionOutcomeInput,
+async def record_action_outcome(
+    info: Ctx, input: inputs.RecordActionOutcomeInput
 ) -> payloads.RecordActionOutcomePayload:
-    not_implemented("Mutation.recordActionOutcome")
+    viewer = info.context.viewer
+    assert viewer is not None
+    commands = DecisionCommands(info.context.services, viewer, info.context.now)
+    try:
+        done = await commands.record_action_outcome(
+            input.member_id,
+            action_id=input.action_id,
+            outcome=input.outcome,
+            channel=input.channel,
+            idempotency_key=input.idempotency_key,
+            request=_request(input),
+        )
+    except DomainError as e:
+        return payloads.RecordActionOutcomePayload(member=None, user_errors=user_errors(e))
+    return payloads.RecordActionOutcomePayload(member=Member(state=done.member), user_errors=[])
 
 
 async def record_activity(

@@ -9,12 +9,7 @@ from typing import NoReturn
 
 from graphql import GraphQLError
 
-PENDING: dict[str, str] = {
-    "Member.churnRisk": "decisioning",
-    "Member.nextBestActions": "decisioning",
-    "Mutation.recordActionOutcome": "decisioning",
-    "Subscription.storeActivity": "decisioning",
-}
+PENDING: dict[str, str] = {}
 
 
 def not_implemented(field: str) -> NoReturn:

@@ -13,8 +13,7 @@ from loyalty.errors import DomainError, ErrorCode
 from resolvers.access import allowed
 from resolvers.context import Context
 from resolvers.errors import forbidden, top_level
-from resolvers.pending import not_implemented
-from schema.types import LedgerEntry, Member, MemberUpdate, StoreEvent
+from schema.types import LedgerEntry, Member, MemberUpdate
 from subscriptions.events import MemberEvent
 from subscriptions.member_stream import member_updates
 
@@ -65,8 +64,3 @@ def _update_of(event: MemberEvent) -> MemberUpdate:
         if len(_UPDATES) > _UPDATES_CACHED:
             _UPDATES.popitem(last=False)
     return update
-
-
-async def store_activity(info: Ctx, store_id: strawberry.ID) -> AsyncGenerator[StoreEvent, None]:
-    not_implemented("Subscription.storeActivity")
-    yield  # pragma: no cover - makes this an async generator

@@ -28,6 +28,12 @@ TYPES = {
 }
 
 FIELDS = {
+    "Notification.memberId": "The member to contact.",
+    "Notification.journey": "The journey that produced the intent.",
+    "Notification.title": "A short title for the message.",
+    "Notification.message": "The message text, in plain words.",
+    "Notification.status": "PENDING for a sender to send; SUPPRESSED when caps or consent forbid.",
+    "Notification.createdAt": "When the triggering change committed.",
     "Program.challenges": "The challenges members can take on, with their goals and bonuses.",
     "PointsPolicy.expiry": "How points expire: never, by lot after the validity, or on inactivity.",
     "PointsPolicy.negativeBalance": "What a reversal of spent points does: a debt or a write-off.",
@@ -148,6 +154,18 @@ FIELDS = {
 }
 
 ENUM_VALUES = {
+    "Journey": {
+        "WELCOME": "A new member enrolled.",
+        "EARN_TO_REDEEM": "A purchase made a reward affordable.",
+        "WIN_BACK": "The churn risk crossed the program's threshold.",
+        "TIER_UPGRADE": "The member reached a higher tier.",
+        "BIRTHDAY": "The member's birthday month.",
+        "POINTS_EXPIRING": "Points are about to expire.",
+    },
+    "NotificationStatus": {
+        "PENDING": "Waiting for a sender (not before `notBefore`, for quiet hours).",
+        "SUPPRESSED": "Kept for the record; a cap or missing consent forbids sending it.",
+    },
     "ExpiryPolicy": {
         "NONE": "Points never expire.",
         "FIFO": "Each lot expires after the program's validity, oldest first.",
@@ -271,6 +289,7 @@ ENUM_VALUES = {
         "POINTS_RELEASED": "Pending points became spendable (their return window ended).",
         "ACTIVITY_RECORDED": "An activity was recorded (it may have earned nothing).",
         "UNMERGED": "A wrong merge was undone (on the survivor and the restored member).",
+        "ACTION_RECORDED": "A next best action was dismissed or converted.",
     },
 }
 

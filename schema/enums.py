@@ -1,10 +1,12 @@
 """The contract's enums, bound to the domain's own enums so values pass through unchanged."""
 
-from enum import Enum
-
 import strawberry
 
 from loyalty import model
+from loyalty.decisions.actions import ActionKind as DomainActionKind
+from loyalty.decisions.notice import Journey as DomainJourney
+from loyalty.decisions.notice import NoticeStatus as DomainNoticeStatus
+from loyalty.decisions.outcomes import ActionOutcome as DomainActionOutcome
 from loyalty.errors import ErrorCode
 from loyalty.program import ActivityKind as DomainActivityKind
 from loyalty.program import ChallengePeriod as DomainChallengePeriod
@@ -40,16 +42,16 @@ strawberry.enum(
 )
 
 
-@strawberry.enum(description="The kind of a next best action.")
-class ActionKind(Enum):
-    SHOW_REWARD = "SHOW_REWARD"
-    SHOW_OFFER = "SHOW_OFFER"
-    SEND_MESSAGE = "SEND_MESSAGE"
-    SUPPRESS_MESSAGE = "SUPPRESS_MESSAGE"
-    WIN_BACK = "WIN_BACK"
-    TIER_CELEBRATION = "TIER_CELEBRATION"
-    ONBOARDING = "ONBOARDING"
-    COMPLETE_PROFILE = "COMPLETE_PROFILE"
+ActionKind = DomainActionKind
+strawberry.enum(ActionKind, name="ActionKind", description="The kind of a next best action.")
+Journey = DomainJourney
+strawberry.enum(Journey, name="Journey", description="What triggered a notification intent.")
+NotificationStatus = DomainNoticeStatus
+strawberry.enum(
+    NotificationStatus,
+    name="NotificationStatus",
+    description="PENDING: for the sender of its channel; SUPPRESSED: kept for the record.",
+)
 
 
 ExpiryPolicy = DomainExpiryPolicy
@@ -78,10 +80,9 @@ strawberry.enum(
 )
 
 
-@strawberry.enum(description="What happened to a next best action once shown or sent.")
-class ActionOutcome(Enum):
-    SHOWN = "SHOWN"
-    CLICKED = "CLICKED"
-    DISMISSED = "DISMISSED"
-    CONVERTED = "CONVERTED"
-    SENT = "SENT"
+ActionOutcome = DomainActionOutcome
+strawberry.enum(
+    ActionOutcome,
+    name="ActionOutcome",
+    description="What happened to a next best action once shown or sent.",
+)

@@ -168,6 +168,11 @@ class RecordActionOutcomeInput:
     action_id: ID
     outcome: ActionOutcome
     channel: Channel
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Beside the contract: a retry with the same key has one effect (without "
+        "one, each SHOWN or SENT counts toward the caps).",
+    )
 
 
 @strawberry.input(description="Goods of a purchase came back: points are taken back in proportion.")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import audit_queries, mutations, queries, subscriptions
+from resolvers import audit_queries, decisions, mutations, queries, subscriptions
 from schema import payloads
 from schema.audit import AuditRecordConnection
 from schema.identity import DuplicateCandidate
+from schema.notifications import Notification
 from schema.types import Member, MemberUpdate, Node, Program, ProgramStats, StoreEvent
 
 
@@ -47,6 +48,12 @@ class Query:
         resolver=queries.program_stats,
         description="Program KPIs (ADMIN): members, activity, points issued, redeemed and "
         "expired in the period (default: the last 30 days), outstanding points and liability.",
+    )
+    notifications: list[Notification] = strawberry.field(
+        resolver=decisions.notifications,
+        description="Notification intents of the journeys in creation order (SERVICE, ADMIN), "
+        "after the cursor `after`; `first` is 0 to 100. Senders keep the last cursor they "
+        "handled and send each PENDING intent on its channel, not before `notBefore`.",
     )
 
 
@@ -121,6 +128,12 @@ class Subscription:
         "the current version the current state comes first as one catch-up message.",
     )
     store_activity: StoreEvent = strawberry.subscription(  # type: ignore[assignment]
-        resolver=subscriptions.store_activity,
-        description="Check-ins, tier upgrades and redemptions at one store.",
+        resolver=decisions.store_activity,
+        description="Check-ins, purchases, redemptions, rewards used and tier changes at one "
+        "store, as they commit (POS: its own stores only).",
+    )
+    notification_created: Notification = strawberry.subscription(  # type: ignore[assignment]
+        resolver=decisions.notification_created,
+        description="Each notification intent as it commits (SERVICE, ADMIN); after a gap, "
+        "page `notifications` from the last cursor handled.",
     )

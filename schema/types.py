@@ -12,13 +12,13 @@ from strawberry.types import Info
 from db import ids
 from loyalty import model
 from loyalty.challenges import current as challenge_state
+from loyalty.decisions import actions, churn, outcomes
 from loyalty.money import points_value
 from loyalty.points import expiring_soon
 from loyalty.program import ProgramDef, RewardDef, TierDef
 from loyalty.rewards import effective_status, is_eligible, is_reversible
 from loyalty.tiers import TierProgress, progress_of, qualifying_at
 from resolvers.context import Context
-from resolvers.pending import not_implemented
 from schema.enums import (
     ActionKind,
     ActivityKind,
@@ -535,15 +535,54 @@ class Member(Node):
         merged_into = self.state.merged_into
         return strawberry.ID(merged_into) if merged_into else None
 
-    @strawberry.field(description="0.0 .. 1.0: how likely the member is to drift away.")
-    def churn_risk(self) -> float:
-        not_implemented("Member.churnRisk")
+    @strawberry.field(
+        description="0.0 .. 1.0: how likely the member is to drift away, at the moment asked "
+        "(recency against the member's own purchase rhythm and the program's, frequency, spend)."
+    )
+    def churn_risk(self, info: Info[Context, None]) -> float:
+        return churn.score(self.state, _program(info).decisions.churn, info.context.now).risk
 
-    @strawberry.field(description="Ranked actions for the channel asking.")
+    @strawberry.field(description="The factors behind churnRisk, in plain words.")
+    def churn_factors(self, info: Info[Context, None]) -> list[str]:
+        scored = churn.score(self.state, _program(info).decisions.churn, info.context.now)
+        return list(scored.reasons)
+
+    @strawberry.field(
+        description="Ranked actions for the channel asking; `first` is 0 to 20. Never an action "
+        "the member may not see there, never a message without consent, never two actions for "
+        "the same reward; SUPPRESS_MESSAGE alone when a cap or quiet hours forbid."
+    )
     def next_best_actions(
-        self, context: DecisionContext, first: int | None = 3
+        self, info: Info[Context, None], context: DecisionContext, first: int | None = 3
     ) -> list[NextBestAction]:
-        not_implemented("Member.nextBestActions")
+        count = 3 if first is None else first
+        if not 0 <= count <= actions.MAX_ACTIONS:
+            raise GraphQLError(
+                f"first must be between 0 and {actions.MAX_ACTIONS}",
+                extensions={"code": "INVALID_INPUT"},
+            )
+        at = context.at or info.context.now
+        if at.tzinfo is None:
+            raise GraphQLError("give `at` a time zone", extensions={"code": "INVALID_INPUT"})
+        program = _program(info)
+        ask = actions.Ask(channel=context.channel, at=at, store_id=context.store_id)
+        chosen = actions.next_best_actions(self.state, program, ask, count)
+        shown = []
+        for a in chosen:
+            reward = program.reward(a.reward_id) if a.reward_id else None
+            shown.append(
+                NextBestAction(
+                    id=strawberry.ID(outcomes.action_id(self.state.id, a.key)),
+                    kind=a.kind,
+                    channel=a.channel,
+                    title=a.title,
+                    message=a.message,
+                    reward=Reward(state=reward) if reward else None,
+                    score=a.score,
+                    reasons=list(a.reasons),
+                )
+            )
+        return shown
 
 
 @strawberry.type(description="How points are held and lost.")

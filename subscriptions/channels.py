@@ -7,3 +7,8 @@ def member_channel(member_id: str) -> str:
 
 def store_channel(store_id: str) -> str:
     return f"store:{store_id}"
+
+
+def notifications_channel() -> str:
+    """New notification intents, for email/SMS/push senders (SERVICE)."""
+    return "notifications"

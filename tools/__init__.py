@@ -1,1 +1,1 @@
-"""Development tools run from the Makefile."""
+"""Development tools: the contract check (from the Makefile) and simulations of the rules."""

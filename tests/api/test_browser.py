@@ -174,22 +174,32 @@ async def test_pos_finds_a_member_by_phone(
 
 
 async def test_pos_flags_a_gold_member_on_a_store_event_and_not_others(
-    page: Page, server: InProcessServer, settings: Settings
+    page: Page, server: InProcessServer, client: GraphQLClient, settings: Settings
 ) -> None:
-    """storeActivity (which carries check-ins) is not built yet: the page's handler is fed the
-    event shape of the contract's StoreEvent, and the page says the feed is unavailable."""
+    """storeActivity carries check-ins and purchases at the till's store: a Gold member who
+    checks in there is announced, a Silver member's purchase there is not."""
+    gold = await enroll(client, firstName="Sam")
+    await purchase(client, gold["id"], "2000.00", storeId="store-002")  # Gold, elsewhere
+    feeds = REGISTRY.get_sample_value("store_activity_open") or 0.0
     await pos_page(page, server, settings)
-    await page.wait(
-        lambda d: d.find_element("id", "store").get_attribute("data-feed") == "unavailable"
-    )
+    deadline = time.monotonic() + 10
+    while (REGISTRY.get_sample_value("store_activity_open") or 0.0) <= feeds:
+        assert time.monotonic() < deadline, "the page never watched its store"
+        await asyncio.sleep(0.02)
 
-    def store_event(tier: str) -> dict[str, object]:
-        profile = {"firstName": "Sam", "lastName": None}
-        member = {"id": "m", "profile": profile, "tier": {"current": {"name": tier}}}
-        return {"kind": "ENROLLED", "at": "2026-11-24T10:00:00Z", "member": member}
-
-    silver, gold = store_event("Silver"), store_event("Gold")
-    assert await page.script("return window.pos.onStoreEvent(arguments[0]);", silver) is False
+    silver = await enroll(client, firstName="Sid")
+    await purchase(client, silver["id"], "600.00")  # at store-001: Silver, not flagged
+    await page.wait(lambda d: d.find_element("id", "store").get_attribute("data-feed") == "live")
     assert await page.script("return document.getElementById('flag').hidden;") is True
-    assert await page.script("return window.pos.onStoreEvent(arguments[0]);", gold) is True
-    assert "Gold member in store: Sam" in await page.text("#flag")
+    visit = {
+        "memberId": gold["id"],
+        "kind": "STORE_VISIT",
+        "channel": "POS",
+        "storeId": "store-001",
+        "idempotencyKey": uuid.uuid4().hex,
+    }
+    mutation = """mutation($input: RecordActivityInput!) {
+      recordActivity(input: $input) { userErrors { code } } }"""
+    assert (await client.data(mutation, {"input": visit}))["recordActivity"]["userErrors"] == []
+    flag = await page.wait_text("#flag", "Gold member in store: Sam")
+    assert "ACTIVITY_RECORDED" in flag

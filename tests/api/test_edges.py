@@ -133,13 +133,14 @@ async def test_an_internal_fault_is_masked_for_the_client_and_logged_with_the_re
     assert faults and getattr(faults[0], "request_id", None) == "req-fault-1"
 
 
-async def test_parts_still_to_come_say_not_implemented(client: GraphQLClient) -> None:
+async def test_every_part_of_the_contract_is_implemented(client: GraphQLClient) -> None:
     member = await enroll(client)
     body = await client.execute(
         "query($id: ID!) { member(id: $id) { id churnRisk } }", {"id": member["id"]}
     )
-    assert body["errors"][0]["extensions"]["code"] == "NOT_IMPLEMENTED"
-    assert "Member.churnRisk" in PENDING
+    assert "errors" not in body
+    assert 0.0 <= body["data"]["member"]["churnRisk"] <= 1.0
+    assert PENDING == {}
 
 
 async def test_health_and_readiness(server: InProcessServer, http: httpx.AsyncClient) -> None:

@@ -117,7 +117,7 @@
       {
         next: (result) => {
           if (result.errors) {
-            // Until storeActivity is built the server answers NOT_IMPLEMENTED: say so, quietly.
+            // A refused feed (e.g. FORBIDDEN for a store not on the token): say so, quietly.
             $("store").dataset.feed = "unavailable";
             $("store").title = "store feed unavailable: " + result.errors[0].message;
             return;
