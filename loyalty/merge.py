@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from loyalty.changes import ENTRY_SLOTS, Context, Outcome, advance, entry_seq
+from loyalty.decisions.state import Engagement
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.identity import contact_fields
 from loyalty.model import (
@@ -98,6 +99,10 @@ def merge(
         dormant_at=_latest(survivor.dormant_at, merged.dormant_at),
         # Their entries stay on them: a return of an order bought there is looked up there.
         merged_from=(*survivor.merged_from, *merged.merged_from, merged.id),
+        engagement=_engagement(survivor.engagement, merged.engagement),
+        guest_activity=tuple(
+            sorted(_summed(dict(survivor.guest_activity), dict(merged.guest_activity)).items())
+        ),
     )
     changes = [ChangeKind.MERGED]
     if tier.tier_id != survivor.tier.tier_id:
@@ -211,6 +216,41 @@ def _challenges(
         progress = len(seen) if seen else mine.progress + theirs.progress
         out[key] = ChallengeState(mine.period, progress, seen, mine.completed or theirs.completed)
     return out
+
+
+def _engagement(kept: Engagement, other: Engagement) -> Engagement:
+    """One person's decision data: purchases and spend add up, message caps count both
+    accounts' sends, cooldowns and closed storylines last as long as the longer one."""
+    purchases = kept.purchases + other.purchases
+    gaps = [
+        (e.mean_gap_days, e.purchases)
+        for e in (kept, other)
+        if e.mean_gap_days is not None and e.purchases
+    ]
+    mean_gap = sum(g * n for g, n in gaps) / sum(n for _, n in gaps) if gaps else None
+    upgraded = max(
+        (e for e in (kept, other) if e.upgraded_at is not None),
+        key=lambda e: e.upgraded_at,  # type: ignore[arg-type, return-value]
+        default=kept,
+    )
+    return replace(
+        kept,
+        purchases=purchases,
+        spend=kept.spend + other.spend,
+        last_purchase_at=_latest(kept.last_purchase_at, other.last_purchase_at),
+        mean_gap_days=mean_gap,
+        upgraded_to=upgraded.upgraded_to,
+        upgraded_at=upgraded.upgraded_at,
+        counts=_summed(kept.counts, other.counts),
+        cooldowns=_later(kept.cooldowns, other.cooldowns),
+        closed=_later(kept.closed, other.closed),
+        celebrated={**other.celebrated, **kept.celebrated},
+        journeys=_later(kept.journeys, other.journeys),
+    )
+
+
+def _later(a: dict[str, datetime], b: dict[str, datetime]) -> dict[str, datetime]:
+    return {k: max(t for t in (a.get(k), b.get(k)) if t is not None) for k in {*a, *b}}
 
 
 def _latest(a: datetime | None, b: datetime | None) -> datetime | None:

@@ -209,14 +209,17 @@ def _onboarding(member: Member, program: ProgramDef, ask: Ask) -> list[_Topic]:
     days = f"enrolled {age.days} days ago"
     topics = []
     if member.engagement.purchases == 0:
+        # What the member looked at as a guest, before enrolling, makes a first purchase likelier.
+        viewed = dict(member.guest_activity).get("PRODUCT_VIEW", 0)
+        before = (f"viewed {viewed} products before enrolling",) if viewed else ()
         topics.append(
             _Topic(
                 "ONBOARDING:first-purchase",
                 ActionKind.ONBOARDING,
                 "Your first purchase",
                 "Earn your first points with your first purchase.",
-                0.5,
-                (days, "no purchase yet"),
+                0.5 + min(viewed, 10) * 0.01,
+                (days, "no purchase yet", *before),
             )
         )
     if "APP_DOWNLOAD" not in member.counters and ask.channel is not Channel.APP:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from loyalty.changes import Context
+from loyalty.decisions.actions import Ask, next_best_actions
 from loyalty.guests import GuestActivity, join
 from loyalty.model import ChangeKind, LedgerEntryKind, Member
 from loyalty.program import ActivityKind, Channel, ProgramDef
@@ -61,3 +62,15 @@ def test_joining_twice_adds_up(member: Member, demo: ProgramDef, ctx: Context) -
     once = join(member, history()[:2], demo, ctx).member
     twice = join(once, history()[:1], demo, ctx).member
     assert dict(twice.guest_activity) == {"PRODUCT_VIEW": 3}
+
+
+def test_decisions_use_what_the_guest_did(member: Member, demo: ProgramDef, ctx: Context) -> None:
+    joined = join(member, history(), demo, ctx).member
+    ask = Ask(Channel.WEB, T0)
+    before = {a.key: a for a in next_best_actions(member, demo, ask, 20)}
+    after = {a.key: a for a in next_best_actions(joined, demo, ask, 20)}
+    first = after["ONBOARDING:first-purchase"]
+    assert "viewed 2 products before enrolling" in first.reasons
+    assert first.score > before["ONBOARDING:first-purchase"].score
+    # The app was downloaded as a guest: no need to ask again.
+    assert "ONBOARDING:app-download" in before and "ONBOARDING:app-download" not in after

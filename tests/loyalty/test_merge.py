@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from loyalty.changes import Context, EntryDraft, Outcome, advance
+from loyalty.decisions.state import Engagement
 from loyalty.enrollment import enroll
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.identity import link
@@ -293,3 +294,35 @@ def test_merge_then_unmerge_restores_both_balances(
         )
         assert sum(lot.points for lot in now_.lots if lot.pending) == now_.balance.pending
         assert sum(lot.points for lot in now_.lots if not lot.pending) == now_.balance.available
+
+
+def test_decision_data_of_both_accounts_is_one_persons(demo: ProgramDef) -> None:
+    # Engagement is kept up by the writer's decision step; set it as it would stand.
+    kept = replace(
+        new_member("m-a", "a@example.com", demo),
+        engagement=Engagement(
+            purchases=2,
+            spend=Decimal("50"),
+            last_purchase_at=T0,
+            mean_gap_days=10.0,
+            counts={"SMS|D|2025-03-01": 1},
+            cooldowns={"APP|SHOW_REWARD": T0},
+        ),
+    )
+    gone = replace(
+        new_member("m-b", "b@example.com", demo),
+        engagement=Engagement(
+            purchases=1,
+            spend=Decimal("40"),
+            last_purchase_at=T0 + timedelta(days=1),
+            mean_gap_days=40.0,
+            counts={"SMS|D|2025-03-01": 2},
+            cooldowns={"APP|SHOW_REWARD": T0 + timedelta(days=3)},
+        ),
+    )
+    e = do_merge(kept, gone, demo)[0].member.engagement
+    assert (e.purchases, e.spend) == (3, Decimal("90"))
+    assert e.last_purchase_at == T0 + timedelta(days=1)
+    assert e.mean_gap_days == pytest.approx(20.0)  # weighted by purchases
+    assert e.counts == {"SMS|D|2025-03-01": 3}  # one person's message cap
+    assert e.cooldowns == {"APP|SHOW_REWARD": T0 + timedelta(days=3)}
