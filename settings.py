@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent
 # Good for a laptop only: `serve` refuses it once MONGODB_URI points at a real database.
 DEV_SECRET = "dev-secret-change-me-please-32-bytes!"
+DEFAULT_AUDIENCE = "member-state-api"
 
 
 class Settings(BaseSettings):
@@ -36,7 +37,19 @@ class Settings(BaseSettings):
         min_length=32,
         description="HS256 secret that signs and verifies tokens (32+ characters).",
     )
-    auth_issuer: str = Field("member-state-api", description="`iss` claim of issued tokens.")
+    auth_issuer: str = Field("member-state-api", description="`iss` claim tokens must carry.")
+    auth_audience: str = Field(
+        DEFAULT_AUDIENCE, min_length=1, description="`aud` claim tokens must carry."
+    )
+    auth_algorithm: Literal["HS256", "RS256"] = Field(
+        "HS256", description="HS256 (AUTH_SECRET) or RS256 (a public key or JWKS file)."
+    )
+    auth_public_key_file: Path | None = Field(
+        None, description="RS256: PEM file of the identity provider's public key."
+    )
+    auth_jwks_file: Path | None = Field(
+        None, description="RS256: JWKS file of the identity provider; keys chosen by `kid`."
+    )
     program_file: Path = Field(ROOT / "config" / "program.toml", description="Program definition.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level."

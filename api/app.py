@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+from api.auth import TokenVerifier
 from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
 from api.middleware import RequestIdMiddleware
@@ -60,8 +61,7 @@ def create_app(
         schema.extensions = (*schema.extensions, tracing_extension())
     view = GraphQLView(
         schema,
-        secret=settings.auth_secret.get_secret_value(),
-        issuer=settings.auth_issuer,
+        verifier=TokenVerifier.from_settings(settings),
         keep_alive=True,
         keep_alive_interval=15,
         graphql_ide=None,  # GraphiQL is served from local assets at /graphiql (api/web.py)

@@ -4,32 +4,44 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import audit_queries, mutations, queries, subscriptions
+from resolvers import audit_queries, mutations, privacy, queries, subscriptions
 from schema import payloads
 from schema.audit import AuditRecordConnection
 from schema.identity import DuplicateCandidate
+from schema.permissions import allow, allow_write
+from schema.privacy import RevealMemberPayload
 from schema.types import Member, MemberUpdate, Node, Program, ProgramStats, StoreEvent
 
 
 @strawberry.type
 class Query:
     node: Node | None = strawberry.field(
-        resolver=queries.node, description="Any object by its global id; null when unknown."
+        extensions=allow("node"),
+        resolver=queries.node,
+        description="Any object by its global id; null when unknown.",
     )
     viewer: Member | None = strawberry.field(
-        resolver=queries.viewer, description="The member behind a MEMBER token."
+        extensions=allow("viewer"),
+        resolver=queries.viewer,
+        description="The member behind a MEMBER token.",
     )
     member: Member | None = strawberry.field(
-        resolver=queries.member, description="A member by id; null when unknown."
+        extensions=allow("member"),
+        resolver=queries.member,
+        description="A member by id; null when unknown.",
     )
     member_by_identifier: Member | None = strawberry.field(
+        extensions=allow("memberByIdentifier"),
         resolver=queries.member_by_identifier,
         description="The member an identifier belongs to; the value is normalised first.",
     )
     program: Program = strawberry.field(
-        resolver=queries.program, description="The program's definition."
+        extensions=allow("program"),
+        resolver=queries.program,
+        description="The program's definition.",
     )
     audit_log: AuditRecordConnection = strawberry.field(
+        extensions=allow("auditLog"),
         resolver=audit_queries.audit_log,
         description=(
             "The audit trail (ADMIN): back-office writes and every identity change, newest "
@@ -37,6 +49,7 @@ class Query:
         ),
     )
     duplicate_candidates: list[DuplicateCandidate] = strawberry.field(
+        extensions=allow("duplicateCandidates"),
         resolver=queries.duplicate_candidates,
         description=(
             "Members who may be the same person as this one (for agents deciding on a merge), "
@@ -44,6 +57,7 @@ class Query:
         ),
     )
     program_stats: ProgramStats = strawberry.field(
+        extensions=allow("programStats"),
         resolver=queries.program_stats,
         description="Program KPIs (ADMIN): members, activity, points issued, redeemed and "
         "expired in the period (default: the last 30 days), outstanding points and liability.",
@@ -53,46 +67,74 @@ class Query:
 @strawberry.type
 class Mutation:
     enroll_member: payloads.EnrollMemberPayload = strawberry.mutation(
-        resolver=mutations.enroll_member, description="Enrol a new member with its identifiers."
+        extensions=allow_write("enrollMember"),
+        resolver=mutations.enroll_member,
+        description="Enrol a new member with its identifiers.",
     )
     update_profile: payloads.UpdateProfilePayload = strawberry.mutation(
-        resolver=mutations.update_profile, description="Change profile fields and consents."
+        extensions=allow_write("updateProfile"),
+        resolver=mutations.update_profile,
+        description="Change profile fields and consents.",
     )
     link_identifier: payloads.LinkIdentifierPayload = strawberry.mutation(
-        resolver=mutations.link_identifier, description="Attach one more identifier."
+        extensions=allow_write("linkIdentifier"),
+        resolver=mutations.link_identifier,
+        description="Attach one more identifier.",
     )
     unlink_identifier: payloads.UnlinkIdentifierPayload = strawberry.mutation(
-        resolver=mutations.unlink_identifier, description="Detach an identifier."
+        extensions=allow_write("unlinkIdentifier"),
+        resolver=mutations.unlink_identifier,
+        description="Detach an identifier.",
     )
     merge_members: payloads.MergeMembersPayload = strawberry.mutation(
-        resolver=mutations.merge_members, description="Fold a duplicate account into another."
+        extensions=allow_write("mergeMembers"),
+        resolver=mutations.merge_members,
+        description="Fold a duplicate account into another.",
     )
     record_purchase: payloads.RecordPurchasePayload = strawberry.mutation(
+        extensions=allow_write("recordPurchase"),
         resolver=mutations.record_purchase,
         description="Earn points for a purchase: floor(amount x earn rate x tier multiplier).",
     )
     record_activity: payloads.RecordActivityPayload = strawberry.mutation(
-        resolver=mutations.record_activity, description="Record behaviour that may earn points."
+        extensions=allow_write("recordActivity"),
+        resolver=mutations.record_activity,
+        description="Record behaviour that may earn points.",
     )
     redeem_reward: payloads.RedeemRewardPayload = strawberry.mutation(
+        extensions=allow_write("redeemReward"),
         resolver=mutations.redeem_reward,
         description="Spend points on a reward; issues a code to show at the till.",
     )
     use_issued_reward: payloads.UseIssuedRewardPayload = strawberry.mutation(
-        resolver=mutations.use_issued_reward, description="Mark an issued code as used."
+        extensions=allow_write("useIssuedReward"),
+        resolver=mutations.use_issued_reward,
+        description="Mark an issued code as used.",
     )
     reverse_entry: payloads.ReverseEntryPayload = strawberry.mutation(
-        resolver=mutations.reverse_entry, description="Take back an earning (refunds, returns)."
+        extensions=allow_write("reverseEntry"),
+        resolver=mutations.reverse_entry,
+        description="Take back an earning (refunds, returns).",
     )
     adjust_points: payloads.AdjustPointsPayload = strawberry.mutation(
-        resolver=mutations.adjust_points, description="Correct a balance, with a reason."
+        extensions=allow_write("adjustPoints"),
+        resolver=mutations.adjust_points,
+        description="Correct a balance, with a reason.",
     )
     record_return: payloads.RecordReturnPayload = strawberry.mutation(
+        extensions=allow_write("recordReturn"),
         resolver=mutations.record_return,
         description="Goods came back: take back the purchase's points in proportion to the "
         "amount returned; the whole amount reverses the purchase and its dependent bonuses.",
     )
+    reveal_member: RevealMemberPayload = strawberry.mutation(
+        extensions=allow_write("revealMember"),
+        resolver=privacy.reveal_member,
+        description="Show one member's personal data unmasked to an agent, for a reason that "
+        "goes on the audit trail; for this answer only.",
+    )
     record_action_outcome: payloads.RecordActionOutcomePayload = strawberry.mutation(
+        extensions=allow_write("recordActionOutcome"),
         resolver=mutations.record_action_outcome,
         description="What happened to a next best action.",
     )
@@ -101,11 +143,13 @@ class Mutation:
 @strawberry.type
 class Subscription:
     member_updated: MemberUpdate = strawberry.subscription(  # type: ignore[assignment]
+        extensions=allow("memberUpdated"),
         resolver=subscriptions.member_updated,
         description="Every change of the member, in version order. With `sinceVersion` below "
         "the current version the current state comes first as one catch-up message.",
     )
     store_activity: StoreEvent = strawberry.subscription(  # type: ignore[assignment]
+        extensions=allow("storeActivity"),
         resolver=subscriptions.store_activity,
         description="Check-ins, tier upgrades and redemptions at one store.",
     )
