@@ -122,6 +122,11 @@ def serve(settings: Settings, seed_demo: bool) -> None:
     configure(settings.log_level)
     if settings.mongodb_uri and settings.uses_dev_secret:
         sys.exit("refusing to serve a real database with the development AUTH_SECRET: set one")
+    if settings.mongodb_uri and settings.uses_dev_keys:
+        sys.exit(
+            "refusing to serve a real database with the development ENCRYPTION_KEYS or "
+            "LOOKUP_KEY: set them"
+        )
 
     async def on_ready(services: Services) -> None:
         if seed_demo:

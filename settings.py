@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parent
 # Good for a laptop only: `serve` refuses it once MONGODB_URI points at a real database.
 DEV_SECRET = "dev-secret-change-me-please-32-bytes!"
 DEFAULT_AUDIENCE = "member-state-api"
+# Development keys of personal data at rest (db/crypto.py); refused like DEV_SECRET.
+DEV_ENCRYPTION_KEY = "ZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24tdXNlLTE="
+DEV_LOOKUP_KEY = "dev-lookup-key-not-for-production-use"
 
 
 class Settings(BaseSettings):
@@ -49,6 +52,16 @@ class Settings(BaseSettings):
     )
     auth_jwks_file: Path | None = Field(
         None, description="RS256: JWKS file of the identity provider; keys chosen by `kid`."
+    )
+    encryption_keys: SecretStr = Field(
+        SecretStr(DEV_ENCRYPTION_KEY),
+        description="Fernet keys for personal data at rest, comma-separated: the first "
+        "encrypts, every one decrypts (rotation).",
+    )
+    lookup_key: SecretStr = Field(
+        SecretStr(DEV_LOOKUP_KEY),
+        min_length=32,
+        description="HMAC key of identifier and duplicate lookups (32+ characters).",
     )
     program_file: Path = Field(ROOT / "config" / "program.toml", description="Program definition.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
@@ -96,3 +109,14 @@ class Settings(BaseSettings):
     @property
     def uses_dev_secret(self) -> bool:
         return self.auth_secret.get_secret_value() == DEV_SECRET
+
+    @property
+    def uses_dev_keys(self) -> bool:
+        return DEV_ENCRYPTION_KEY in self.encryption_key_list or (
+            self.lookup_key.get_secret_value() == DEV_LOOKUP_KEY
+        )
+
+    @property
+    def encryption_key_list(self) -> list[str]:
+        raw = self.encryption_keys.get_secret_value()
+        return [k.strip() for k in raw.split(",") if k.strip()]

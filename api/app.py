@@ -19,6 +19,7 @@ from api.middleware import RequestIdMiddleware
 from api.telemetry import RequestTelemetry, WebSocketGauge
 from api.transport import GraphQLTransport
 from api.web import web_routes
+from db import crypto
 from db.client import collections, connect, ensure_indexes
 from db.commit import Writer
 from db.jobs import JobRunner, running
@@ -53,6 +54,12 @@ def create_app(
 ) -> Starlette:
     """Everything is built in the lifespan and handed down through app.state, never global."""
     program = load_program(settings.program_file)  # fail before serving on a bad file
+    # Process-wide like logging: every document, event and idempotency record is encoded with it.
+    crypto.configure(
+        crypto.PersonalDataCipher.of(
+            settings.encryption_key_list, settings.lookup_key.get_secret_value()
+        )
+    )
     schema = build_schema(settings.max_query_depth)
     # First, so it times the whole operation and sees the errors as the client gets them.
     schema.extensions = (RequestTelemetry, *schema.extensions)

@@ -13,7 +13,7 @@ import pytest
 from db.embedded import EmbeddedMongo
 from settings import Settings
 from tests.support.client import GraphQLClient, token
-from tests.support.servers import REDIS_URL, InProcessServer, in_process
+from tests.support.servers import REDIS_URL, TEST_KEYS, InProcessServer, in_process
 
 
 def _redis_answers() -> bool:
@@ -45,6 +45,8 @@ def settings(redis_url: str) -> Settings:
         redis_url=redis_url,
         log_level="WARNING",
         auth_secret=f"test-secret-{uuid.uuid4().hex}",
+        encryption_keys=TEST_KEYS["ENCRYPTION_KEYS"],
+        lookup_key=TEST_KEYS["LOOKUP_KEY"],
         # The scheduled jobs run only when a test runs them (tests/api/test_points_jobs.py).
         jobs_interval_seconds=0,
     )
