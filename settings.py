@@ -69,6 +69,16 @@ class Settings(BaseSettings):
     )
     data_dir: Path = Field(ROOT / ".data", description="Embedded database files (development).")
     max_query_depth: int = Field(12, ge=2, description="Deepest selection a request may nest.")
+    introspection: bool = Field(
+        True, description="Answer introspection queries; off in production hides the schema."
+    )
+    graphiql: bool = Field(True, description="Serve GraphiQL at /graphiql; off in production.")
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    rate_limit_per_minute: int = Field(
+        600, ge=0, description="Operations per token subject per minute (needs Redis); 0 = off."
+    )
     subscriber_queue_size: int = Field(
         64, ge=1, description="Events held per subscriber before it is resynced instead."
     )

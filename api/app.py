@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 from api.auth import TokenVerifier
 from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
+from api.limits import BodySizeLimit, RateLimiter, RateLimitGate
 from api.middleware import RequestIdMiddleware
 from api.telemetry import RequestTelemetry, WebSocketGauge
 from api.transport import GraphQLTransport
@@ -41,6 +42,10 @@ OnReady = Callable[[Services], Awaitable[None]]
 MAX_BATCH = 10  # operations in one batched POST
 
 
+# GRAPHIQL=false removes these pages (the POS page and assets stay).
+GRAPHIQL_PATHS = frozenset({"/", "/graphiql"})
+
+
 def load_program(path: Path) -> ProgramDef:
     return parse_program(path.read_text(encoding="utf-8"), source=str(path))
 
@@ -60,9 +65,11 @@ def create_app(
             settings.encryption_key_list, settings.lookup_key.get_secret_value()
         )
     )
-    schema = build_schema(settings.max_query_depth)
+    schema = build_schema(settings.max_query_depth, introspection=settings.introspection)
+    limiter = RateLimiter(settings.redis_url, settings.rate_limit_per_minute)
     # First, so it times the whole operation and sees the errors as the client gets them.
     schema.extensions = (RequestTelemetry, *schema.extensions)
+    schema.extensions = (*schema.extensions, lambda: RateLimitGate(limiter))
     schema.config.batching_config = {"max_operations": MAX_BATCH}  # a JSON array of operations
     if settings.tracing:
         schema.extensions = (*schema.extensions, tracing_extension())
@@ -117,6 +124,7 @@ def create_app(
                 yield
         finally:
             await outbox.stop()
+            await limiter.close()
             await bus.disconnect()
             await client.close()
             log.info("app.stopped")
@@ -128,10 +136,15 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
-            *web_routes(),
+            *(
+                r
+                for r in web_routes()
+                if settings.graphiql or getattr(r, "path", None) not in GRAPHIQL_PATHS
+            ),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(WebSocketGauge),
             Middleware(GZipMiddleware, minimum_size=1000),  # outside the ETag: tags plain bodies
             Middleware(GraphQLTransport),

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -77,6 +78,21 @@ class GraphQLView(GraphQL[Context, None]):
             self._sockets.discard(websocket)
             if not self._sockets:
                 self._no_sockets.set()
+
+    def parse_json(self, data: str | bytes) -> Any:
+        # strawberry turns only JSONDecodeError into a 400; bytes that are not UTF-8, JSON too
+        # deeply nested for the parser, or a body that is not an object would be a 500.
+        try:
+            parsed = super().parse_json(data)
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        # An operation is an object, a batch an array of objects; anything else (null, a
+        # number, a string) is no request at all.
+        if isinstance(parsed, dict) or (
+            isinstance(parsed, list) and all(isinstance(item, dict) for item in parsed)
+        ):
+            return parsed
+        raise HTTPException(400, "The request body must be a JSON object or an array of them")
 
     @property
     def open_sockets(self) -> int:

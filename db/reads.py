@@ -132,3 +132,17 @@ async def stats_figures(c: Collections, start: datetime, end: datetime) -> Figur
     async for row in held:
         outstanding = int(row["available"]) + int(row["pending"])
     return Figures(members, active[0], active[1], by_kind, outstanding)
+
+
+async def everything_about(reads: Reads, member_id: str) -> dict[str, object]:
+    """Every document held about a member, decoded (exportMember): the member, its ledger, its
+    issued rewards and its audit trail."""
+    c = reads.collections
+    member = await reads.member(member_id)
+    ledger = [entry_from_doc(d) async for d in c.ledger.find({"memberId": member_id}).sort("seq")]
+    issued = (await reads.issued_rewards([member_id]))[member_id]
+    trail = [
+        {k: v for k, v in d.items() if k != "_id"} | {"id": d["_id"]}
+        async for d in c.audit.find({"memberId": member_id}).sort("_id")
+    ]
+    return {"member": member, "ledger": ledger, "issuedRewards": issued, "audit": trail}

@@ -68,6 +68,8 @@ OPERATIONS: dict[str, frozenset[Role]] = {
     "adjustPoints": frozenset({A, D}),
     "recordActionOutcome": frozenset({M, P, K, A, D, S}),
     "revealMember": frozenset({A, D}),
+    "exportMember": frozenset({M, D}),
+    "eraseMember": frozenset({D}),
     # subscriptions
     "memberUpdated": frozenset({M, P, K, A, D, S}),
     "storeActivity": frozenset({P, K, D}),

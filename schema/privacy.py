@@ -18,3 +18,30 @@ class RevealMemberInput:
 class RevealMemberPayload:
     member: Member | None
     user_errors: list[UserError]
+
+
+@strawberry.input(description="Whose data to export, and why (audited).")
+class ExportMemberInput:
+    member_id: strawberry.ID
+    reason: str = strawberry.field(description="The request being served; 1 to 500 characters.")
+
+
+@strawberry.input(description="Whose data to erase, and why (audited).")
+class EraseMemberInput:
+    member_id: strawberry.ID
+    reason: str = strawberry.field(description="The request being served; 1 to 500 characters.")
+
+
+@strawberry.type(description="Everything held about a member, as one JSON document.")
+class ExportMemberPayload:
+    data: str | None = strawberry.field(
+        description="JSON: profile, identifiers, balance, tier, ledger, issued rewards and the "
+        "audit trail of the member."
+    )
+    user_errors: list[UserError]
+
+
+@strawberry.type(description="The member after erasure: no personal data, points and ledger kept.")
+class EraseMemberPayload:
+    member: Member | None
+    user_errors: list[UserError]

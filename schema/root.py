@@ -9,7 +9,7 @@ from schema import payloads
 from schema.audit import AuditRecordConnection
 from schema.identity import DuplicateCandidate
 from schema.permissions import allow, allow_write
-from schema.privacy import RevealMemberPayload
+from schema.privacy import EraseMemberPayload, ExportMemberPayload, RevealMemberPayload
 from schema.types import Member, MemberUpdate, Node, Program, ProgramStats, StoreEvent
 
 
@@ -132,6 +132,18 @@ class Mutation:
         resolver=privacy.reveal_member,
         description="Show one member's personal data unmasked to an agent, for a reason that "
         "goes on the audit trail; for this answer only.",
+    )
+    export_member: ExportMemberPayload = strawberry.mutation(
+        extensions=allow_write("exportMember"),
+        resolver=privacy.export_member,
+        description="Everything held about a member, as JSON (a member for itself, or an "
+        "admin); audited with its reason.",
+    )
+    erase_member: EraseMemberPayload = strawberry.mutation(
+        extensions=allow_write("eraseMember"),
+        resolver=privacy.erase_member,
+        description="Erase a member's personal data and identifiers (free for re-use); points "
+        "and ledger stay, anonymised. Audited with its reason.",
     )
     record_action_outcome: payloads.RecordActionOutcomePayload = strawberry.mutation(
         extensions=allow_write("recordActionOutcome"),

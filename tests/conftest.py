@@ -15,6 +15,9 @@ from settings import Settings
 from tests.support.client import GraphQLClient, token
 from tests.support.servers import REDIS_URL, TEST_KEYS, InProcessServer, in_process
 
+# Every log line of the run is searched for tokens, keys and full identifiers at the end.
+pytest_plugins = ["tests.support.log_scan"]
+
 
 def _redis_answers() -> bool:
     try:

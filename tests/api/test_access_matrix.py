@@ -155,6 +155,9 @@ def documents(member_id: str) -> dict[str, tuple[str, dict[str, Any]]]:
             },
         ),
         "revealMember": (write("revealMember"), {"i": {"memberId": m, "reason": "matrix"}}),
+        "exportMember": (write("exportMember"), {"i": {"memberId": m, "reason": "matrix"}}),
+        # An unknown member: the cell shows the role check, and nobody's data is erased.
+        "eraseMember": (write("eraseMember"), {"i": {"memberId": "mbr_nobody", "reason": "x"}}),
         "recordActionOutcome": (
             "mutation($i: RecordActionOutcomeInput!) { recordActionOutcome(input: $i) "
             "{ userErrors { code } } }",
