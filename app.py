@@ -50,6 +50,7 @@ def dev_token(
     return issue(
         settings.auth_secret.get_secret_value(),
         settings.auth_issuer,
+        audience=settings.auth_audience,
         subject=f"dev-{role.lower()}",
         role=Role(role),
         member_id=member_id,
@@ -121,6 +122,11 @@ def serve(settings: Settings, seed_demo: bool) -> None:
     configure(settings.log_level)
     if settings.mongodb_uri and settings.uses_dev_secret:
         sys.exit("refusing to serve a real database with the development AUTH_SECRET: set one")
+    if settings.mongodb_uri and settings.uses_dev_keys:
+        sys.exit(
+            "refusing to serve a real database with the development ENCRYPTION_KEYS or "
+            "LOOKUP_KEY: set them"
+        )
 
     async def on_ready(services: Services) -> None:
         if seed_demo:
@@ -218,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("seed", help="load the demo members")
     token_cmd = commands.add_parser("token", help="print a signed development token")
     token_cmd.add_argument(
-        "--role", required=True, choices=["MEMBER", "POS", "AGENT", "ADMIN", "SERVICE"]
+        "--role", required=True, choices=["MEMBER", "POS", "KIOSK", "AGENT", "ADMIN", "SERVICE"]
     )
     token_cmd.add_argument("--member-id")
     token_cmd.add_argument("--store", action="append", default=[], help="a store id (repeatable)")
@@ -246,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "token":
         if args.role == "MEMBER" and not args.member_id:
             parser.error("a MEMBER token needs --member-id")
-        if args.role == "POS" and not args.store:
-            parser.error("a POS token needs --store")
+        if args.role in ("POS", "KIOSK") and not args.store:
+            parser.error(f"a {args.role} token needs --store")
         print(dev_token(settings, args.role, args.member_id, args.store, args.hours))
     elif args.command == "jobs":
         jobs_once(settings, args.at)

@@ -11,6 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 ROOT = Path(__file__).resolve().parent
 # Good for a laptop only: `serve` refuses it once MONGODB_URI points at a real database.
 DEV_SECRET = "dev-secret-change-me-please-32-bytes!"
+DEFAULT_AUDIENCE = "member-state-api"
+# Development keys of personal data at rest (db/crypto.py); refused like DEV_SECRET.
+DEV_ENCRYPTION_KEY = "ZGV2LWtleS1ub3QtZm9yLXByb2R1Y3Rpb24tdXNlLTE="
+DEV_LOOKUP_KEY = "dev-lookup-key-not-for-production-use"
 
 
 class Settings(BaseSettings):
@@ -36,13 +40,45 @@ class Settings(BaseSettings):
         min_length=32,
         description="HS256 secret that signs and verifies tokens (32+ characters).",
     )
-    auth_issuer: str = Field("member-state-api", description="`iss` claim of issued tokens.")
+    auth_issuer: str = Field("member-state-api", description="`iss` claim tokens must carry.")
+    auth_audience: str = Field(
+        DEFAULT_AUDIENCE, min_length=1, description="`aud` claim tokens must carry."
+    )
+    auth_algorithm: Literal["HS256", "RS256"] = Field(
+        "HS256", description="HS256 (AUTH_SECRET) or RS256 (a public key or JWKS file)."
+    )
+    auth_public_key_file: Path | None = Field(
+        None, description="RS256: PEM file of the identity provider's public key."
+    )
+    auth_jwks_file: Path | None = Field(
+        None, description="RS256: JWKS file of the identity provider; keys chosen by `kid`."
+    )
+    encryption_keys: SecretStr = Field(
+        SecretStr(DEV_ENCRYPTION_KEY),
+        description="Fernet keys for personal data at rest, comma-separated: the first "
+        "encrypts, every one decrypts (rotation).",
+    )
+    lookup_key: SecretStr = Field(
+        SecretStr(DEV_LOOKUP_KEY),
+        min_length=32,
+        description="HMAC key of identifier and duplicate lookups (32+ characters).",
+    )
     program_file: Path = Field(ROOT / "config" / "program.toml", description="Program definition.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Log level."
     )
     data_dir: Path = Field(ROOT / ".data", description="Embedded database files (development).")
     max_query_depth: int = Field(12, ge=2, description="Deepest selection a request may nest.")
+    introspection: bool = Field(
+        True, description="Answer introspection queries; off in production hides the schema."
+    )
+    graphiql: bool = Field(True, description="Serve GraphiQL at /graphiql; off in production.")
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    rate_limit_per_minute: int = Field(
+        600, ge=0, description="Operations per token subject per minute (needs Redis); 0 = off."
+    )
     subscriber_queue_size: int = Field(
         64, ge=1, description="Events held per subscriber before it is resynced instead."
     )
@@ -88,3 +124,14 @@ class Settings(BaseSettings):
     @property
     def uses_dev_secret(self) -> bool:
         return self.auth_secret.get_secret_value() == DEV_SECRET
+
+    @property
+    def uses_dev_keys(self) -> bool:
+        return DEV_ENCRYPTION_KEY in self.encryption_key_list or (
+            self.lookup_key.get_secret_value() == DEV_LOOKUP_KEY
+        )
+
+    @property
+    def encryption_key_list(self) -> list[str]:
+        raw = self.encryption_keys.get_secret_value()
+        return [k.strip() for k in raw.split(",") if k.strip()]

@@ -13,12 +13,15 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Route, WebSocketRoute
 
+from api.auth import TokenVerifier
 from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
+from api.limits import BodySizeLimit, RateLimiter, RateLimitGate
 from api.middleware import RequestIdMiddleware
 from api.telemetry import RequestTelemetry, WebSocketGauge
 from api.transport import GraphQLTransport
 from api.web import web_routes
+from db import crypto
 from db.client import collections, connect, ensure_indexes
 from db.commit import Writer
 from db.jobs import JobRunner, running
@@ -45,6 +48,10 @@ OnReady = Callable[[Services], Awaitable[None]]
 MAX_BATCH = 10  # operations in one batched POST
 
 
+# GRAPHIQL=false removes these pages (the POS page and assets stay).
+GRAPHIQL_PATHS = frozenset({"/", "/graphiql"})
+
+
 def load_program(path: Path) -> ProgramDef:
     return parse_program(path.read_text(encoding="utf-8"), source=str(path))
 
@@ -64,16 +71,23 @@ def create_app(
 ) -> Starlette:
     """Everything is built in the lifespan and handed down through app.state, never global."""
     program = load_program(settings.program_file)  # fail before serving on a bad file
-    schema = build_schema(settings.max_query_depth)
+    # Process-wide like logging: every document, event and idempotency record is encoded with it.
+    crypto.configure(
+        crypto.PersonalDataCipher.of(
+            settings.encryption_key_list, settings.lookup_key.get_secret_value()
+        )
+    )
+    schema = build_schema(settings.max_query_depth, introspection=settings.introspection)
+    limiter = RateLimiter(settings.redis_url, settings.rate_limit_per_minute)
     # First, so it times the whole operation and sees the errors as the client gets them.
     schema.extensions = (RequestTelemetry, *schema.extensions)
+    schema.extensions = (*schema.extensions, lambda: RateLimitGate(limiter))
     schema.config.batching_config = {"max_operations": MAX_BATCH}  # a JSON array of operations
     if settings.tracing:
         schema.extensions = (*schema.extensions, tracing_extension())
     view = GraphQLView(
         schema,
-        secret=settings.auth_secret.get_secret_value(),
-        issuer=settings.auth_issuer,
+        verifier=TokenVerifier.from_settings(settings),
         keep_alive=True,
         keep_alive_interval=15,
         graphql_ide=None,  # GraphiQL is served from local assets at /graphiql (api/web.py)
@@ -130,6 +144,7 @@ def create_app(
                 yield
         finally:
             await outbox.stop()
+            await limiter.close()
             await bus.disconnect()
             await client.close()
             log.info("app.stopped")
@@ -141,10 +156,15 @@ def create_app(
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),
-            *web_routes(),
+            *(
+                r
+                for r in web_routes()
+                if settings.graphiql or getattr(r, "path", None) not in GRAPHIQL_PATHS
+            ),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
             Middleware(WebSocketGauge),
             Middleware(GZipMiddleware, minimum_size=1000),  # outside the ETag: tags plain bodies
             Middleware(GraphQLTransport),

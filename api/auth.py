@@ -1,19 +1,30 @@
-"""Bearer tokens (JWT, HS256) -> the viewer a request acts as."""
+"""Bearer tokens (JWT) -> the viewer a request acts as.
+
+HS256 with a shared secret, or RS256 with the identity provider's public key (a PEM file or a
+JWKS file, whose keys are chosen by the token's `kid`). Exactly one algorithm is accepted, so an
+unsigned (`alg: none`) token or one signed with another algorithm is refused like a bad
+signature.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
-from resolvers.access import Role, Viewer
+from resolvers.access import STORE_ROLES, Role, Viewer
+from settings import DEFAULT_AUDIENCE, Settings
 
 
 class InvalidToken(Exception):
     """No usable token: the reason is for logs, the client only learns UNAUTHENTICATED."""
 
 
-ALGORITHM = "HS256"
+HS256 = "HS256"
+RS256 = "RS256"
+ALGORITHM = HS256
 LEEWAY_SECONDS = 30
 
 
@@ -24,18 +35,59 @@ def bearer(header: str | None) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def verify(token: str, secret: str, issuer: str) -> Viewer:
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            issuer=issuer,
-            leeway=LEEWAY_SECONDS,
-            options={"require": ["sub", "role", "exp"]},
-        )
-    except jwt.PyJWTError as exc:
-        raise InvalidToken(type(exc).__name__) from exc
+@dataclass(frozen=True)
+class TokenVerifier:
+    """Checks signature, algorithm, `exp`, `iss` and `aud`, then the role's own claims."""
+
+    algorithm: str
+    issuer: str
+    audience: str
+    key: Any = None  # the HS256 secret or the RS256 public key
+    jwks: jwt.PyJWKSet | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TokenVerifier:
+        if settings.auth_algorithm == HS256:
+            return cls(
+                HS256,
+                settings.auth_issuer,
+                settings.auth_audience,
+                key=settings.auth_secret.get_secret_value(),
+            )
+        if settings.auth_jwks_file is not None:
+            jwks = jwt.PyJWKSet.from_json(settings.auth_jwks_file.read_text(encoding="utf-8"))
+            return cls(RS256, settings.auth_issuer, settings.auth_audience, jwks=jwks)
+        if settings.auth_public_key_file is None:
+            raise ValueError("RS256 needs AUTH_PUBLIC_KEY_FILE or AUTH_JWKS_FILE")
+        key = settings.auth_public_key_file.read_text(encoding="utf-8")
+        return cls(RS256, settings.auth_issuer, settings.auth_audience, key=key)
+
+    def _key(self, token: str) -> Any:
+        if self.jwks is None:
+            return self.key
+        kid = jwt.get_unverified_header(token).get("kid")
+        for candidate in self.jwks.keys:
+            if candidate.key_id == kid:
+                return candidate.key
+        raise InvalidToken("no key in the JWKS file for the token's kid")
+
+    def verify(self, token: str) -> Viewer:
+        try:
+            claims = jwt.decode(
+                token,
+                self._key(token),
+                algorithms=[self.algorithm],
+                issuer=self.issuer,
+                audience=self.audience,
+                leeway=LEEWAY_SECONDS,
+                options={"require": ["sub", "role", "exp", "iss", "aud"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise InvalidToken(type(exc).__name__) from exc
+        return _viewer(claims)
+
+
+def _viewer(claims: dict[str, Any]) -> Viewer:
     try:
         role = Role(claims["role"])
     except ValueError as exc:
@@ -46,9 +98,18 @@ def verify(token: str, secret: str, issuer: str) -> Viewer:
     stores = claims.get("store_ids") or []
     if not isinstance(stores, list) or not all(isinstance(s, str) for s in stores):
         raise InvalidToken("store_ids must be a list of strings")
-    if role is Role.POS and not stores:
-        raise InvalidToken("a POS token needs store_ids")
-    return Viewer(str(claims["sub"]), role, member_id, frozenset(stores))
+    if role in STORE_ROLES and not stores:
+        raise InvalidToken(f"a {role.value} token needs store_ids")
+    exp = claims["exp"]
+    if not isinstance(exp, int | float):
+        raise InvalidToken("exp must be a number")
+    expires = datetime.fromtimestamp(exp, UTC)
+    return Viewer(str(claims["sub"]), role, member_id, frozenset(stores), expires_at=expires)
+
+
+def verify(token: str, secret: str, issuer: str, audience: str = DEFAULT_AUDIENCE) -> Viewer:
+    """HS256 verification with the given secret (what the development CLI and tests use)."""
+    return TokenVerifier(HS256, issuer, audience, key=secret).verify(token)
 
 
 def issue(
@@ -61,13 +122,15 @@ def issue(
     store_ids: list[str] | None = None,
     ttl: timedelta = timedelta(hours=12),
     now: datetime | None = None,
+    audience: str = DEFAULT_AUDIENCE,
 ) -> str:
-    """A signed token, for development and tests (production tokens come from the IdP)."""
+    """A signed HS256 token, for development and tests (production tokens come from the IdP)."""
     at = now or datetime.now(UTC)
     claims: dict[str, object] = {
         "sub": subject,
         "role": role.value,
         "iss": issuer,
+        "aud": audience,
         "iat": at,
         "exp": at + ttl,
     }

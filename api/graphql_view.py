@@ -7,8 +7,10 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -18,7 +20,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.types.unset import UNSET, UnsetType
 
-from api.auth import InvalidToken, bearer, verify
+from api.auth import InvalidToken, TokenVerifier, bearer
 from api.logs import request_id_var
 from api.shared_render import SharedRenderExecutor, encode_message
 from resolvers.context import Context, Loaders, Services
@@ -47,13 +49,15 @@ class ClosingWebSocketAdapter(ASGIWebSocketAdapter):
 class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = ClosingWebSocketAdapter  # type: ignore[assignment]
 
-    def __init__(self, schema: Any, secret: str, issuer: str, **kwargs: Any) -> None:
+    def __init__(self, schema: Any, verifier: TokenVerifier, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         # Subscriptions render each event once per distinct selection (api/shared_render.py).
         schema.execution_context_class = SharedRenderExecutor
-        self._secret = secret
-        self._issuer = issuer
+        self._verifier = verifier
         self._sockets: set[WebSocket] = set()
+        # One timer per authenticated socket: it closes the socket with 4401 when its token
+        # expires, so the client reconnects with a fresh token.
+        self._expiry: dict[WebSocket, asyncio.TimerHandle] = {}
         self._no_sockets = asyncio.Event()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -68,9 +72,27 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             await self.run(websocket)
         finally:
+            timer = self._expiry.pop(websocket, None)
+            if timer is not None:
+                timer.cancel()
             self._sockets.discard(websocket)
             if not self._sockets:
                 self._no_sockets.set()
+
+    def parse_json(self, data: str | bytes) -> Any:
+        # strawberry turns only JSONDecodeError into a 400; bytes that are not UTF-8, JSON too
+        # deeply nested for the parser, or a body that is not an object would be a 500.
+        try:
+            parsed = super().parse_json(data)
+        except (UnicodeDecodeError, RecursionError) as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        # An operation is an object, a batch an array of objects; anything else (null, a
+        # number, a string) is no request at all.
+        if isinstance(parsed, dict) or (
+            isinstance(parsed, list) and all(isinstance(item, dict) for item in parsed)
+        ):
+            return parsed
+        raise HTTPException(400, "The request body must be a JSON object or an array of them")
 
     @property
     def open_sockets(self) -> int:
@@ -107,7 +129,7 @@ class GraphQLView(GraphQL[Context, None]):
         token = bearer(request.headers.get("authorization"))
         if token:
             try:
-                viewer = verify(token, self._secret, self._issuer)
+                viewer = self._verifier.verify(token)
             except InvalidToken as exc:
                 log.info("auth.rejected", extra={"reason": str(exc)})
         return Context(
@@ -126,12 +148,27 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             if token is None:
                 raise InvalidToken("no token in connection_init")
-            context.viewer = verify(token, self._secret, self._issuer)
+            context.viewer = self._verifier.verify(token)
         except InvalidToken as exc:
             log.info("auth.ws_rejected", extra={"reason": str(exc)})
             websocket = context.request
             if isinstance(websocket, WebSocket):
                 await websocket.close(code=4401, reason="Unauthorized")
             raise ConnectionRejectionError() from None
+        websocket = context.request
+        expires = context.viewer.expires_at
+        if isinstance(websocket, WebSocket) and expires is not None:
+            delay = max(0.0, (expires - datetime.now(UTC)).total_seconds())
+            loop = asyncio.get_running_loop()
+            self._expiry[websocket] = loop.call_later(
+                delay, lambda: loop.create_task(self._expired(websocket))
+            )
         unset: UnsetType = UNSET
         return unset
+
+    async def _expired(self, websocket: WebSocket) -> None:
+        self._expiry.pop(websocket, None)
+        if websocket.application_state == WebSocketState.CONNECTED:
+            log.info("auth.ws_token_expired")
+            with contextlib.suppress(Exception):
+                await websocket.close(code=4401, reason="Token expired")

@@ -29,7 +29,7 @@ from graphql import OperationDefinitionNode, OperationType, VariableNode, visit
 from graphql.language import FieldNode, FragmentDefinitionNode, Visitor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from resolvers.access import Viewer
+from resolvers.access import Viewer, masks_personal_data
 
 _MEMO_ATTRIBUTE = "_shared_renders"
 _INNER_VARIABLES: OrderedDict[int, tuple[OperationDefinitionNode, tuple[str, ...]]] = OrderedDict()
@@ -38,10 +38,13 @@ _CACHE_SIZE = 1024
 
 
 def visibility(viewer: Viewer | None) -> object:
-    """What decides which parts of a member a viewer sees. Today the schema shows a member the
-    same way to every role that may subscribe to it (resolvers/access.py); the role is kept in
-    the key so that a rule by role later cannot leak one viewer's rendering to another."""
-    return viewer.role if viewer is not None else None
+    """What decides which parts of a member a viewer sees: whether personal data is masked for
+    it (an agent's push is never the admin's rendering), and the role, so that a later rule by
+    role cannot leak one viewer's rendering to another. A MEMBER sees only its own member and
+    POS/KIOSK scope is checked when subscribing, so nothing per viewer is rendered below that."""
+    if viewer is None:
+        return None
+    return (viewer.role, masks_personal_data(viewer))
 
 
 class _Variables(Visitor):

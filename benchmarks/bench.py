@@ -260,6 +260,7 @@ def admin_token(secret: str) -> str:
     token: str = auth.issue(
         settings.auth_secret.get_secret_value(),
         settings.auth_issuer,
+        audience=settings.auth_audience,
         subject="bench",
         role=access.Role.ADMIN,
     )

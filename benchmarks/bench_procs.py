@@ -7,10 +7,12 @@ CPU time and resident memory are read from /proc, per process.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import importlib
 import os
 import re
+import secrets
 import signal
 import socket
 import subprocess
@@ -20,6 +22,11 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
+
+# Keys of personal data at rest shared by every process of one run (`serve` refuses the
+# development ones against a database it did not start).
+BENCH_ENCRYPTION_KEY = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+BENCH_LOOKUP_KEY = secrets.token_hex(32)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(__file__).resolve().parent / "out"  # git-ignored: server logs of the last run
@@ -149,6 +156,8 @@ class ServiceProcess:
             REDIS_URL=self.config.redis_url,
             LOG_LEVEL="WARNING",
             AUTH_SECRET=self.config.auth_secret,
+            ENCRYPTION_KEYS=BENCH_ENCRYPTION_KEY,
+            LOOKUP_KEY=BENCH_LOOKUP_KEY,
         )
         self._log = self.log_path.open("wb")
         began = time.monotonic()

@@ -85,10 +85,14 @@ async def record_change(
     await c.audit.insert_one(_doc(note, member_id, "OK", details, at), session=session)
 
 
-async def record_refusal(
-    c: Collections, note: AuditNote, member_id: str | None, code: str, at: datetime
+async def record_outcome(
+    c: Collections, note: AuditNote, member_id: str | None, outcome: str, at: datetime
 ) -> None:
-    await c.audit.insert_one(_doc(note, member_id, code, {}, at))
+    """A record of its own, outside any change: a refusal (outcome = its code) or a reveal."""
+    await c.audit.insert_one(_doc(note, member_id, outcome, {}, at))
+
+
+record_refusal = record_outcome
 
 
 async def page(

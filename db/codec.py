@@ -10,6 +10,7 @@ from typing import Any
 
 from bson import Binary
 
+from db import crypto
 from db.engagement_codec import engagement_from_doc, engagement_to_doc
 from loyalty.duplicates import match_keys
 from loyalty.model import (
@@ -118,19 +119,27 @@ def _channel(value: str | None) -> Channel | None:
     return Channel(value) if value else None
 
 
+def hashed_match_key(stored: str) -> str:
+    """A duplicate match key as stored: its reason, then the keyed hash of the value."""
+    reason = stored.partition(":")[0]
+    return f"{reason}:{crypto.cipher().lookup(stored)}"
+
+
 def member_to_doc(m: Member) -> Doc:
+    """Personal values are encrypted (db/crypto.py); every other field stays queryable."""
     p = m.profile
+    seal = crypto.cipher().encrypt
     return {
         "_id": m.id,
         "version": m.version,
         "enrolledAt": m.enrolled_at,
         "enrollmentChannel": m.enrollment_channel.value,
         "profile": {
-            "firstName": p.first_name,
-            "lastName": p.last_name,
-            "email": p.email,
-            "phone": p.phone,
-            "birthday": p.birthday,
+            "firstName": seal(p.first_name),
+            "lastName": seal(p.last_name),
+            "email": seal(p.email),
+            "phone": seal(p.phone),
+            "birthday": seal(p.birthday),
             "preferredChannel": p.preferred_channel.value if p.preferred_channel else None,
             "preferredStoreId": p.preferred_store_id,
             "consents": {
@@ -144,7 +153,7 @@ def member_to_doc(m: Member) -> Doc:
         "identifiers": [
             {
                 "kind": i.kind.value,
-                "value": i.value,
+                "value": seal(i.value),
                 "verified": i.verified,
                 "linkedAt": i.linked_at,
             }
@@ -155,8 +164,9 @@ def member_to_doc(m: Member) -> Doc:
             "pending": m.balance.pending,
             "lifetime": m.balance.lifetime,
         },
-        # Derived, for duplicateCandidates' one indexed query; never read back.
-        "matchKeys": [k.stored() for k in match_keys(m)],
+        # Derived, for duplicateCandidates' one indexed query; never read back. Keyed hashes:
+        # they are made of emails, phones, names and birthdays.
+        "matchKeys": [hashed_match_key(k.stored()) for k in match_keys(m)],
         "tier": {
             "tierId": m.tier.tier_id,
             "qualifyingPoints": m.tier.qualifying_points,
@@ -193,17 +203,18 @@ def member_to_doc(m: Member) -> Doc:
 
 def member_from_doc(d: Doc) -> Member:
     p, c, b, t = d["profile"], d["profile"]["consents"], d["balance"], d["tier"]
+    open_ = crypto.cipher().decrypt
     return Member(
         id=d["_id"],
         version=d["version"],
         enrolled_at=d["enrolledAt"],
         enrollment_channel=Channel(d["enrollmentChannel"]),
         profile=Profile(
-            first_name=p.get("firstName"),
-            last_name=p.get("lastName"),
-            email=p.get("email"),
-            phone=p.get("phone"),
-            birthday=p.get("birthday"),
+            first_name=open_(p.get("firstName")),
+            last_name=open_(p.get("lastName")),
+            email=open_(p.get("email")),
+            phone=open_(p.get("phone")),
+            birthday=open_(p.get("birthday")),
             preferred_channel=_channel(p.get("preferredChannel")),
             preferred_store_id=p.get("preferredStoreId"),
             consents=Consents(
@@ -214,7 +225,7 @@ def member_from_doc(d: Doc) -> Member:
         identifiers=tuple(
             Identifier(
                 kind=IdentifierKind(i["kind"]),
-                value=i["value"],
+                value=open_(i["value"]) or "",
                 verified=i["verified"],
                 linked_at=i["linkedAt"],
             )

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from db import crypto
 from db.client import Collections
-from db.codec import entry_from_doc, issued_from_doc, member_from_doc
+from db.codec import entry_from_doc, hashed_match_key, issued_from_doc, member_from_doc
 from loyalty.changes import ENTRY_SLOTS
 from loyalty.model import IdentifierKind, IssuedReward, LedgerEntry, LedgerEntryKind, Member
 from loyalty.stats import Figures
 
 
 def identifier_key(kind: IdentifierKind, value: str) -> str:
-    """The identifiers collection's primary key for a normalised identifier."""
-    return f"{kind.value}:{value}"
+    """The identifiers collection's primary key for a normalised identifier: the kind and the
+    keyed hash of kind and value (db/crypto.py), so the collection holds no identifier."""
+    return f"{kind.value}:{crypto.cipher().lookup(f'{kind.value}:{value}')}"
 
 
 MAX_MERGE_HOPS = 8  # merged into a member that was merged in turn, and so on
@@ -53,13 +55,17 @@ class Reads:
         return doc["memberId"] if doc else None
 
     async def members_sharing(self, keys: Sequence[str], limit: int) -> list[tuple[str, list[str]]]:
-        """Up to `limit` members holding any of the match keys, with all of their keys."""
+        """Up to `limit` members holding any of the match keys, with the keys they share (the
+        stored keys are keyed hashes; the ones shared are given back as the caller's)."""
         if not keys:
             return []
+        plain = {hashed_match_key(k): k for k in keys}
         docs = self._c.members.find(
-            {"matchKeys": {"$in": list(keys)}}, {"matchKeys": 1}, limit=limit
+            {"matchKeys": {"$in": list(plain)}}, {"matchKeys": 1}, limit=limit
         )
-        return [(d["_id"], list(d.get("matchKeys", []))) async for d in docs]
+        return [
+            (d["_id"], [plain[h] for h in d.get("matchKeys", []) if h in plain]) async for d in docs
+        ]
 
     async def entries(self, ids: Sequence[str]) -> dict[str, LedgerEntry]:
         docs = self._c.ledger.find({"_id": {"$in": list(ids)}})
@@ -139,3 +145,17 @@ async def stats_figures(c: Collections, start: datetime, end: datetime) -> Figur
     async for row in held:
         outstanding = int(row["available"]) + int(row["pending"])
     return Figures(members, active[0], active[1], by_kind, outstanding)
+
+
+async def everything_about(reads: Reads, member_id: str) -> dict[str, object]:
+    """Every document held about a member, decoded (exportMember): the member, its ledger, its
+    issued rewards and its audit trail."""
+    c = reads.collections
+    member = await reads.member(member_id)
+    ledger = [entry_from_doc(d) async for d in c.ledger.find({"memberId": member_id}).sort("seq")]
+    issued = (await reads.issued_rewards([member_id]))[member_id]
+    trail = [
+        {k: v for k, v in d.items() if k != "_id"} | {"id": d["_id"]}
+        async for d in c.audit.find({"memberId": member_id}).sort("_id")
+    ]
+    return {"member": member, "ledger": ledger, "issuedRewards": issued, "audit": trail}

@@ -22,7 +22,8 @@ from loyalty.identity import normalise
 from loyalty.model import IdentifierKind, Member, Profile
 from loyalty.money import check_currency, parse_amount
 from loyalty.program import Channel
-from resolvers.access import Role, Viewer, allowed
+from resolvers import refusals
+from resolvers.access import STORE_ROLES, Role, Viewer, allowed
 from resolvers.context import Services
 
 MAX_IDENTIFIERS = 10
@@ -96,7 +97,7 @@ class Commands:
         if (
             store_id is None
             and len(self._viewer.store_ids) == 1
-            and self._viewer.role.value == "POS"
+            and self._viewer.role in STORE_ROLES
         ):
             return next(iter(self._viewer.store_ids))
         return store_id
@@ -117,8 +118,21 @@ class Commands:
         # A merged member's id leads to its survivor; a token of the merged member still acts
         # for the person it now is.
         own = self._viewer.member_id == member_id
-        self._authorise(operation, member_id if own else member.id, store_id)
+        await self._authorised(operation, member_id if own else member.id, store_id)
         return member
+
+    async def _authorised(
+        self, operation: str, member_id: str | None, store_id: str | None
+    ) -> None:
+        """_authorise, with a refusal recorded on the audit trail."""
+        try:
+            self._authorise(operation, member_id, store_id)
+        except DomainError as error:
+            if error.code is ErrorCode.FORBIDDEN:
+                await refusals.record(
+                    self._s, self._viewer, operation, member_id, self._request_id, self._now
+                )
+            raise
 
     def _authorise(self, operation: str, member_id: str | None, store_id: str | None) -> None:
         self._operation = operation
@@ -126,7 +140,7 @@ class Commands:
             raise DomainError(
                 ErrorCode.FORBIDDEN, f"{self._viewer.role.value} may not do this here"
             )
-        if self._viewer.role is Role.POS and store_id is None:
+        if self._viewer.role in STORE_ROLES and store_id is None:
             raise invalid("a till must say which of its stores it acts at", "storeId")
 
     def _audit_note(self, reason: str | None) -> AuditNote | None:
@@ -175,7 +189,7 @@ class Commands:
         request: dict[str, Any],
     ) -> Committed:
         store_id = self._store(store_id)
-        self._authorise("enrollMember", None, store_id)
+        await self._authorised("enrollMember", None, store_id)
         if not identifiers:
             raise invalid("at least one identifier is needed", "identifiers")
         if len(identifiers) > MAX_IDENTIFIERS:

@@ -15,6 +15,7 @@ from loyalty.errors import DomainError, ErrorCode
 from loyalty.identity import normalise
 from loyalty.model import IdentifierKind
 from loyalty.stats import stats
+from resolvers import refusals
 from resolvers.access import allowed
 from resolvers.context import Context
 from resolvers.errors import forbidden, top_level
@@ -50,8 +51,16 @@ async def _member(info: Ctx, member_id: str, operation: str) -> Member | None:
     )
     if found is None:
         return None
-    own = info.context.viewer is not None and info.context.viewer.member_id == member_id
-    check(info, operation, member_id if own else found.id)
+    viewer = info.context.viewer
+    assert viewer is not None
+    # A merged member's id leads to its survivor; a token of the merged member still reads
+    # the person it now is.
+    target = member_id if viewer.member_id == member_id else found.id
+    if not allowed(viewer, operation, target, None):
+        context = info.context
+        raise await refusals.refuse(
+            context.services, viewer, operation, found.id, context.request_id, context.now
+        )
     return Member(state=found)
 
 

@@ -10,9 +10,10 @@ from strawberry.types import Info
 
 from db import ids
 from loyalty.errors import DomainError, ErrorCode
+from resolvers import refusals
 from resolvers.access import allowed
 from resolvers.context import Context
-from resolvers.errors import forbidden, top_level
+from resolvers.errors import top_level
 from schema.types import LedgerEntry, Member, MemberUpdate
 from subscriptions.events import MemberEvent
 from subscriptions.member_stream import member_updates
@@ -27,9 +28,12 @@ async def member_updated(
     assert viewer is not None
     if ids.kind_of(member_id) != ids.MEMBER:
         raise top_level(DomainError(ErrorCode.NOT_FOUND, f"no member {member_id}"))
-    if not allowed(viewer, "memberUpdated", member_id, None):
-        raise forbidden()
     services = info.context.services
+    if not allowed(viewer, "memberUpdated", member_id, None):
+        context = info.context
+        raise await refusals.refuse(
+            services, viewer, "memberUpdated", member_id, context.request_id, context.now
+        )
     stream = member_updates(services.bus, services.reads.member, member_id, since_version)
     try:
         async for event in stream:

@@ -6,7 +6,12 @@ import logging
 from collections.abc import Iterator
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError, OperationDefinitionNode
+from graphql import (
+    ASTValidationRule,
+    GraphQLError,
+    NoSchemaIntrospectionCustomRule,
+    OperationDefinitionNode,
+)
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import (
     AddValidationRules,
@@ -48,6 +53,10 @@ def is_internal(error: GraphQLError) -> bool:
     if original is None:
         return False
     if isinstance(original, GraphQLError):
+        if error.path is None:
+            # Raised before any field ran: the client's variables failed to coerce ("ID cannot
+            # represent value", a required input field missing); theirs to see.
+            return False
         return (original.extensions or {}).get("code") not in CLIENT_CODES
     return True
 
@@ -130,7 +139,7 @@ MAX_TOKENS = 5000
 CACHE_SIZE = 512
 
 
-def build_schema(max_depth: int = 12) -> strawberry.Schema:
+def build_schema(max_depth: int = 12, *, introspection: bool = True) -> strawberry.Schema:
     # The limit rules are classes built once here. QueryDepthLimiter and MaxAliasesLimiter build
     # a new class per instance, and extensions are instantiated per request; the rule classes are
     # part of the ValidationCache key, so per-request classes would make every lookup a miss.
@@ -138,6 +147,8 @@ def build_schema(max_depth: int = 12) -> strawberry.Schema:
         query_depth_limiter.create_validator(max_depth, None),
         max_aliases.create_validator(MAX_ALIASES),
     ]
+    if not introspection:
+        limit_rules.append(NoSchemaIntrospectionCustomRule)
     served = LoggedSchema(
         query=Query,
         mutation=Mutation,

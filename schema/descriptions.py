@@ -228,7 +228,8 @@ ENUM_VALUES = {
     },
     "Role": {
         "MEMBER": "The member, on their own account only.",
-        "POS": "A till or kiosk, at its own stores only.",
+        "POS": "A till, at its own stores only.",
+        "KIOSK": "A self-service kiosk, at its own stores only; sees personal data masked.",
         "AGENT": "A support agent.",
         "ADMIN": "An administrator.",
         "SERVICE": "Another system of the retailer.",

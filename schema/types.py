@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from datetime import datetime
 
 import strawberry
@@ -10,7 +11,7 @@ from graphql import GraphQLError
 from strawberry.types import Info
 
 from db import ids
-from loyalty import model
+from loyalty import masking, model
 from loyalty.challenges import current as challenge_state
 from loyalty.decisions import actions, churn, outcomes
 from loyalty.money import points_value
@@ -18,6 +19,7 @@ from loyalty.points import expiring_soon
 from loyalty.program import ProgramDef, RewardDef, TierDef
 from loyalty.rewards import effective_status, is_eligible, is_reversible
 from loyalty.tiers import TierProgress, progress_of, qualifying_at
+from resolvers.access import masks_personal_data
 from resolvers.context import Context
 from schema.enums import (
     ActionKind,
@@ -92,14 +94,18 @@ class Profile:
     )
 
     @classmethod
-    def of(cls, p: model.Profile) -> Profile:
+    def of(cls, p: model.Profile, *, masked: bool = False) -> Profile:
         c = p.consents
+
+        def shown(value: str | None, mask: Callable[[str], str]) -> str | None:
+            return mask(value) if masked and value is not None else value
+
         return cls(
-            first_name=p.first_name,
-            last_name=p.last_name,
-            email=p.email,
-            phone=p.phone,
-            birthday=p.birthday,
+            first_name=shown(p.first_name, masking.name),
+            last_name=shown(p.last_name, masking.name),
+            email=shown(p.email, masking.email),
+            phone=shown(p.phone, masking.phone),
+            birthday=shown(p.birthday, masking.birthday),
             preferred_channel=p.preferred_channel,
             preferred_store_id=strawberry.ID(p.preferred_store_id)
             if p.preferred_store_id
@@ -420,6 +426,11 @@ def decode_cursor(cursor: str) -> int:
 @strawberry.type(description="A loyalty member: who they are, what they hold, what comes next.")
 class Member(Node):
     state: strawberry.Private[model.Member]
+    # Set only on the member a revealMember answer carries: personal data unmasked there.
+    revealed: strawberry.Private[bool] = False
+
+    def _masked(self, info: Info[Context, None]) -> bool:
+        return not self.revealed and masks_personal_data(info.context.viewer)
 
     @strawberry.field
     def id(self) -> strawberry.ID:
@@ -438,13 +449,19 @@ class Member(Node):
         return self.state.enrollment_channel
 
     @strawberry.field
-    def profile(self) -> Profile:
-        return Profile.of(self.state.profile)
+    def profile(self, info: Info[Context, None]) -> Profile:
+        return Profile.of(self.state.profile, masked=self._masked(info))
 
     @strawberry.field
-    def identifiers(self) -> list[Identifier]:
+    def identifiers(self, info: Info[Context, None]) -> list[Identifier]:
+        masked = self._masked(info)
         return [
-            Identifier(kind=i.kind, value=i.value, verified=i.verified, linked_at=i.linked_at)
+            Identifier(
+                kind=i.kind,
+                value=masking.identifier(i.kind, i.value) if masked else i.value,
+                verified=i.verified,
+                linked_at=i.linked_at,
+            )
             for i in self.state.identifiers
         ]
 

@@ -26,7 +26,7 @@ from settings import Settings
 from tests.support.client import GraphQLClient, token, transport_ws
 from tests.support.operations import enroll
 from tests.support.points import ACTIVITY_LOG, MEMBER, WATCH, buy
-from tests.support.servers import InProcessServer, in_process
+from tests.support.servers import TEST_KEYS, InProcessServer, in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -276,6 +276,7 @@ async def test_the_jobs_command_runs_once(
         "MONGODB_DATABASE": job_settings.mongodb_database,
         "PROGRAM_FILE": str(job_settings.program_file),
         "LOG_LEVEL": "WARNING",
+        **TEST_KEYS,  # the members' personal data is encrypted with the test keys
     }
     done = await asyncio.to_thread(
         subprocess.run,

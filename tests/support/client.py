@@ -30,6 +30,7 @@ def token(
     return issue(
         settings.auth_secret.get_secret_value(),
         settings.auth_issuer,
+        audience=settings.auth_audience,
         subject=subject or f"test-{role.value.lower()}",
         role=role,
         member_id=member_id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import httpx
 import uvicorn
+from cryptography.fernet import Fernet
 
 from api.app import create_app
 from resolvers.context import Services
@@ -23,6 +25,15 @@ from settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+# The keys of personal data at rest for this test run: the in-process server (conftest) and every
+# child process share them, as replicas of one deployment do; `serve` refuses the development keys
+# against a database it did not start.
+TEST_KEYS = {
+    "ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "LOOKUP_KEY": secrets.token_hex(32),
+}
 
 
 def free_port() -> int:
@@ -97,7 +108,13 @@ class ServerProcess(_Addresses):
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
-        self.env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1"}
+        self.env = {
+            **os.environ,
+            **TEST_KEYS,
+            **env,
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+        }
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
