@@ -249,3 +249,19 @@ async def test_a_till_watches_only_its_own_stores(
         message = await ws.receive()
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert errors[0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_dismissal_is_pushed_and_a_show_is_not(
+    client: GraphQLClient, server: InProcessServer, admin_token: str
+) -> None:
+    member = await enroll(client)
+    action = (await _actions(client, member["id"], "APP"))[0]
+    watch = """subscription($id: ID!) {
+      memberUpdated(memberId: $id, sinceVersion: 1) { version changes } }"""
+    async with transport_ws(server.ws_url, admin_token) as ws:
+        await ws.subscribe(watch, {"id": member["id"]})
+        shown = await _outcome(client, member["id"], action["id"], "SHOWN", "APP")
+        assert shown["member"]["version"] == 1  # counters only: no new version
+        await _outcome(client, member["id"], action["id"], "DISMISSED", "APP")
+        update = (await ws.next_data())["memberUpdated"]
+    assert update == {"version": 2, "changes": ["ACTION_RECORDED"]}
