@@ -428,6 +428,8 @@ class Commands:
         await self._member("adjustPoints", member_id, None)
         adjustments.check_reason(reason)
         program = self._s.program
+        if self._viewer.role is Role.AGENT:
+            adjustments.check_agent_limit(points, program.agent_adjustment_limit)
         idem = self._idem("adjustPoints", idempotency_key, request)
         ctx = self._ctx()
 

@@ -25,6 +25,7 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from schema.cost import QueryCost
 from schema.descriptions import describe
 from schema.enums import Role
 from schema.root import Mutation, Query, Subscription
@@ -134,6 +135,7 @@ def build_schema(max_depth: int = 12, *, introspection: bool = True) -> strawber
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
             AuthGate,
+            QueryCost,
             lambda: MaskErrors(should_mask_error=is_internal, error_message="Internal error"),
         ],
     )

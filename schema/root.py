@@ -8,6 +8,7 @@ from resolvers import audit_queries, mutations, privacy, queries, subscriptions
 from schema import payloads
 from schema.audit import AuditRecordConnection
 from schema.identity import DuplicateCandidate
+from schema.limits import SubscriptionCap
 from schema.permissions import allow, allow_write
 from schema.privacy import EraseMemberPayload, ExportMemberPayload, RevealMemberPayload
 from schema.types import Member, MemberUpdate, Node, Program, ProgramStats, StoreEvent
@@ -155,13 +156,13 @@ class Mutation:
 @strawberry.type
 class Subscription:
     member_updated: MemberUpdate = strawberry.subscription(  # type: ignore[assignment]
-        extensions=allow("memberUpdated"),
+        extensions=[*allow("memberUpdated"), SubscriptionCap()],
         resolver=subscriptions.member_updated,
         description="Every change of the member, in version order. With `sinceVersion` below "
         "the current version the current state comes first as one catch-up message.",
     )
     store_activity: StoreEvent = strawberry.subscription(  # type: ignore[assignment]
-        extensions=allow("storeActivity"),
+        extensions=[*allow("storeActivity"), SubscriptionCap()],
         resolver=subscriptions.store_activity,
         description="Check-ins, tier upgrades and redemptions at one store.",
     )
