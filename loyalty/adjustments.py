@@ -23,6 +23,16 @@ def check_reason(reason: str) -> str:
     return text
 
 
+def check_agent_limit(points: int, limit: int) -> None:
+    """An agent corrects within a limit; larger corrections are an admin's."""
+    if abs(points) > limit:
+        raise DomainError(
+            ErrorCode.FORBIDDEN,
+            f"an agent adjusts at most {limit} points at once; ask an admin",
+            ("input", "points"),
+        )
+
+
 def adjust(member: Member, points: int, reason: str, program: ProgramDef, ctx: Context) -> Outcome:
     """Add or remove points. Added points are spendable at once (they repay a debt first) and
     are not counted as earned; removing more than is available is refused."""

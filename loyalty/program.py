@@ -143,6 +143,9 @@ class ProgramDef(_Strict):
     earn_rate: Decimal = Field(gt=0, le=1000, description="Points per currency unit.")
     return_window_days: int = Field(0, ge=0, le=365)
     max_purchase_amount: Decimal = Field(gt=0)
+    agent_adjustment_limit: int = Field(
+        500, gt=0, le=1_000_000, description="Most points an AGENT adds or removes at once."
+    )
     default_phone_region: str = Field("NL", pattern=r"^[A-Z]{2}$")
     tiers: tuple[TierDef, ...] = Field(min_length=1)
     rewards: tuple[RewardDef, ...] = ()

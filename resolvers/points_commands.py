@@ -18,6 +18,7 @@ from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import LedgerEntry, LedgerEntryKind, Member
 from loyalty.money import parse_amount
 from loyalty.program import ActivityKind, Channel
+from resolvers.access import Role
 from resolvers.commands import MAX_ORDER_ID, Commands, check_at, check_text, invalid
 
 MAX_ATTRIBUTES = 4096  # characters of an activity's attributes JSON
@@ -82,6 +83,8 @@ class PointsCommands(Commands):
         await self._member("adjustPoints", member_id, None)
         adjustments.check_reason(reason)
         program = self._s.program
+        if self._viewer.role is Role.AGENT:
+            adjustments.check_agent_limit(points, program.agent_adjustment_limit)
         idem = self._idem("adjustPoints", idempotency_key, request)
         ctx = self._ctx()
 

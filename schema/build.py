@@ -26,6 +26,7 @@ from strawberry.extensions import (
 from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
+from schema.cost import QueryCost
 from schema.descriptions import describe
 from schema.enums import Role
 from schema.root import Mutation, Query, Subscription
@@ -161,6 +162,7 @@ def build_schema(max_depth: int = 12, *, introspection: bool = True) -> strawber
             lambda: ValidationCache(maxsize=CACHE_SIZE),
             AuthGate,
             SubscriptionsOverWebSocket,
+            QueryCost,
             lambda: MaskErrors(should_mask_error=is_internal, error_message="Internal error"),
         ],
     )

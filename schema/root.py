@@ -8,6 +8,7 @@ from resolvers import audit_queries, decisions, mutations, privacy, queries, sub
 from schema import payloads
 from schema.audit import AuditRecordConnection
 from schema.identity import DuplicateCandidate
+from schema.limits import SubscriptionCap
 from schema.notifications import Notification
 from schema.permissions import allow, allow_write
 from schema.privacy import EraseMemberPayload, ExportMemberPayload, RevealMemberPayload
@@ -180,19 +181,19 @@ class Mutation:
 @strawberry.type
 class Subscription:
     member_updated: MemberUpdate = strawberry.subscription(  # type: ignore[assignment]
-        extensions=allow("memberUpdated"),
+        extensions=[*allow("memberUpdated"), SubscriptionCap()],
         resolver=subscriptions.member_updated,
         description="Every change of the member, in version order. With `sinceVersion` below "
         "the current version the current state comes first as one catch-up message.",
     )
     store_activity: StoreEvent = strawberry.subscription(  # type: ignore[assignment]
-        extensions=allow("storeActivity"),
+        extensions=[*allow("storeActivity"), SubscriptionCap()],
         resolver=decisions.store_activity,
         description="Check-ins, purchases, redemptions, rewards used and tier changes at one "
         "store, as they commit (POS and KIOSK: their own stores only).",
     )
     notification_created: Notification = strawberry.subscription(  # type: ignore[assignment]
-        extensions=allow("notificationCreated"),
+        extensions=[*allow("notificationCreated"), SubscriptionCap()],
         resolver=decisions.notification_created,
         description="Each notification intent as it commits (SERVICE, ADMIN); after a gap, "
         "page `notifications` from the last cursor handled.",

@@ -3,15 +3,19 @@ that turn introspection and GraphiQL off."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import uuid
 from collections.abc import AsyncIterator
 
 import httpx
 
 from resolvers.access import Role
+from schema.limits import MAX_SUBSCRIPTIONS_PER_CONNECTION
 from settings import Settings
-from tests.support.client import token
-from tests.support.servers import in_process
+from tests.support.client import GraphQLClient, token, transport_ws
+from tests.support.operations import enroll, purchase
+from tests.support.servers import InProcessServer, in_process
 
 PROGRAM = {"query": "{ program { name } }"}
 
@@ -97,3 +101,44 @@ async def test_production_turns_introspection_and_graphiql_off(
     assert page.status_code == 404
     assert pos.status_code == 200
     assert works.json()["data"]["program"]["name"]
+
+
+async def test_one_connection_holds_at_most_fifty_subscriptions(
+    client: GraphQLClient, server: InProcessServer, settings: Settings
+) -> None:
+    member = await enroll(client)
+    query = "subscription($id: ID!) { memberUpdated(memberId: $id) { version } }"
+    async with transport_ws(server.ws_url, token(settings, Role.ADMIN)) as ws:
+        ids = [
+            await ws.subscribe(query, {"id": member["id"]})
+            for _ in range(MAX_SUBSCRIPTIONS_PER_CONNECTION + 1)
+        ]
+        # The subscriptions start concurrently: whichever comes last is the one refused.
+        message = await ws.receive()
+        assert message["id"] in ids and message["type"] == "error", message
+        assert message["payload"][0]["extensions"]["code"] == "BAD_REQUEST"
+        ids.remove(message["id"])
+        # One ended frees a place.
+        await ws.ws.send(json.dumps({"id": ids[0], "type": "complete"}))
+        await asyncio.sleep(0.2)
+        again = await ws.subscribe(query, {"id": member["id"]})
+        await purchase(client, member["id"], "5.00")
+        seen: set[str] = set()
+        while again not in seen:
+            message = await ws.receive()
+            assert message["type"] == "next", message
+            seen.add(message["id"])
+
+
+async def test_a_list_of_lists_is_priced_by_what_it_can_return(client: GraphQLClient) -> None:
+    member = await enroll(client)
+    nested = (
+        "query($id: ID!, $n: Int!) { duplicateCandidates(memberId: $id, first: $n) { member { "
+        "activity(first: 100) { edges { node { id points kind description } } } } } }"
+    )
+    refused = await client.execute(nested, {"id": member["id"], "n": 50})
+    assert refused["data"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert "query cost" in refused["errors"][0]["message"]
+    served = await client.execute(nested, {"id": member["id"], "n": 2})
+    assert "errors" not in served and served["data"]["duplicateCandidates"] == []
