@@ -138,7 +138,11 @@ class ServerProcess(_Addresses):
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise TimeoutError(f"server not ready: {self.log_path.read_text()[-3000:]}")
+        readiness = "no answer"
+        with contextlib.suppress(httpx.HTTPError):
+            readiness = httpx.get(f"{self.url}/readyz", timeout=2).text
+        self.stop()  # never leave a server behind a failed test
+        raise TimeoutError(f"server not ready ({readiness}): {self.log_path.read_text()[-3000:]}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15) -> int | None:
         if self.process is None:
