@@ -78,7 +78,9 @@ def create_app(
         )
     )
     schema = build_schema(settings.max_query_depth, introspection=settings.introspection)
-    limiter = RateLimiter(settings.redis_url, settings.rate_limit_per_minute)
+    limiter = RateLimiter(
+        settings.redis_url, settings.rate_limit_per_minute, namespace=settings.mongodb_database
+    )
     # First, so it times the whole operation and sees the errors as the client gets them.
     schema.extensions = (RequestTelemetry, *schema.extensions)
     schema.extensions = (*schema.extensions, lambda: RateLimitGate(limiter))

@@ -90,8 +90,9 @@ class BodySizeLimit:
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str, per_minute: int) -> None:
+    def __init__(self, redis_url: str, per_minute: int, namespace: str = "") -> None:
         self.per_minute = per_minute
+        self.namespace = namespace  # one deployment's counts apart from another's on one Redis
         self._redis = aioredis.from_url(redis_url) if redis_url and per_minute > 0 else None
 
     async def retry_after(self, subject: str, now: float | None = None) -> int | None:
@@ -101,7 +102,8 @@ class RateLimiter:
         at = time.time() if now is None else now
         window = int(at // WINDOW_SECONDS)
         # The subject is hashed: a key name is no place for an identity.
-        key = f"ratelimit:{hashlib.sha256(subject.encode()).hexdigest()[:24]}:{window}"
+        digest = hashlib.sha256(subject.encode()).hexdigest()[:24]
+        key = f"ratelimit:{self.namespace}:{digest}:{window}"
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.incr(key)

@@ -158,6 +158,7 @@ class ServiceProcess:
             AUTH_SECRET=self.config.auth_secret,
             ENCRYPTION_KEYS=BENCH_ENCRYPTION_KEY,
             LOOKUP_KEY=BENCH_LOOKUP_KEY,
+            RATE_LIMIT_PER_MINUTE="0",  # the load generator is one token by design
         )
         self._log = self.log_path.open("wb")
         began = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import struct
 from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
@@ -125,21 +126,48 @@ def hashed_match_key(stored: str) -> str:
     return f"{reason}:{crypto.cipher().lookup(stored)}"
 
 
+def _seal_personal(m: Member) -> str | None:
+    """Every personal value of a member in one encrypted token: one encryption per write and one
+    decryption per read, instead of one per field."""
+    p = m.profile
+    personal = {
+        "firstName": p.first_name,
+        "lastName": p.last_name,
+        "email": p.email,
+        "phone": p.phone,
+        "birthday": p.birthday,
+        "answers": [[k, v] for k, v in p.answers],
+        "identifiers": [i.value for i in m.identifiers],
+    }
+    return crypto.cipher().encrypt(json.dumps(personal, separators=(",", ":")))
+
+
+def _open_personal(d: Doc) -> dict[str, Any]:
+    """The personal values of a member document. Documents written before the values were
+    sealed together hold them field by field (encrypted, or plaintext before encryption)."""
+    sealed = d.get("personal")
+    if sealed is not None:
+        opened: dict[str, Any] = json.loads(crypto.cipher().decrypt(sealed) or "{}")
+        return opened
+    open_ = crypto.cipher().decrypt
+    p = d["profile"]
+    return {
+        **{k: open_(p.get(k)) for k in ("firstName", "lastName", "email", "phone", "birthday")},
+        "answers": p.get("answers") or [],
+        "identifiers": [open_(i.get("value")) or "" for i in d["identifiers"]],
+    }
+
+
 def member_to_doc(m: Member) -> Doc:
     """Personal values are encrypted (db/crypto.py); every other field stays queryable."""
     p = m.profile
-    seal = crypto.cipher().encrypt
     return {
         "_id": m.id,
         "version": m.version,
         "enrolledAt": m.enrolled_at,
         "enrollmentChannel": m.enrollment_channel.value,
+        "personal": _seal_personal(m),
         "profile": {
-            "firstName": seal(p.first_name),
-            "lastName": seal(p.last_name),
-            "email": seal(p.email),
-            "phone": seal(p.phone),
-            "birthday": seal(p.birthday),
             "preferredChannel": p.preferred_channel.value if p.preferred_channel else None,
             "preferredStoreId": p.preferred_store_id,
             "consents": {
@@ -148,12 +176,11 @@ def member_to_doc(m: Member) -> Doc:
                 "push": p.consents.push,
                 "personalization": p.consents.personalization,
             },
-            "answers": [[k, v] for k, v in p.answers],
         },
+        # The values are in "personal", in this order.
         "identifiers": [
             {
                 "kind": i.kind.value,
-                "value": seal(i.value),
                 "verified": i.verified,
                 "linkedAt": i.linked_at,
             }
@@ -203,33 +230,34 @@ def member_to_doc(m: Member) -> Doc:
 
 def member_from_doc(d: Doc) -> Member:
     p, c, b, t = d["profile"], d["profile"]["consents"], d["balance"], d["tier"]
-    open_ = crypto.cipher().decrypt
+    personal = _open_personal(d)
+    values = personal["identifiers"]
     return Member(
         id=d["_id"],
         version=d["version"],
         enrolled_at=d["enrolledAt"],
         enrollment_channel=Channel(d["enrollmentChannel"]),
         profile=Profile(
-            first_name=open_(p.get("firstName")),
-            last_name=open_(p.get("lastName")),
-            email=open_(p.get("email")),
-            phone=open_(p.get("phone")),
-            birthday=open_(p.get("birthday")),
+            first_name=personal["firstName"],
+            last_name=personal["lastName"],
+            email=personal["email"],
+            phone=personal["phone"],
+            birthday=personal["birthday"],
             preferred_channel=_channel(p.get("preferredChannel")),
             preferred_store_id=p.get("preferredStoreId"),
             consents=Consents(
                 email=c["email"], sms=c["sms"], push=c["push"], personalization=c["personalization"]
             ),
-            answers=tuple((k, v) for k, v in p.get("answers") or ()),
+            answers=tuple((k, v) for k, v in personal["answers"]),
         ),
         identifiers=tuple(
             Identifier(
                 kind=IdentifierKind(i["kind"]),
-                value=open_(i["value"]) or "",
+                value=value,
                 verified=i["verified"],
                 linked_at=i["linkedAt"],
             )
-            for i in d["identifiers"]
+            for i, value in zip(d["identifiers"], values, strict=True)
         ),
         balance=Balance(available=b["available"], pending=b["pending"], lifetime=b["lifetime"]),
         tier=TierState(

@@ -13,7 +13,7 @@ import pytest
 from db.embedded import EmbeddedMongo
 from settings import Settings
 from tests.support.client import GraphQLClient, token
-from tests.support.servers import REDIS_URL, TEST_KEYS, InProcessServer, in_process
+from tests.support.servers import REDIS_URL, TEST_KEYS, TEST_LIMITS, InProcessServer, in_process
 
 # Every log line of the run is searched for tokens, keys and full identifiers at the end.
 pytest_plugins = ["tests.support.log_scan"]
@@ -50,11 +50,9 @@ def settings(redis_url: str) -> Settings:
         auth_secret=f"test-secret-{uuid.uuid4().hex}",
         encryption_keys=TEST_KEYS["ENCRYPTION_KEYS"],
         lookup_key=TEST_KEYS["LOOKUP_KEY"],
+        rate_limit_per_minute=int(TEST_LIMITS["RATE_LIMIT_PER_MINUTE"]),
         # The scheduled jobs run only when a test runs them (tests/api/test_points_jobs.py).
         jobs_interval_seconds=0,
-        # Hundreds of tests share one ADMIN token: the limit is tested on its own settings
-        # (tests/api/test_limits.py), not left to trip whichever test comes 601st in a minute.
-        rate_limit_per_minute=0,
     )
 
 
