@@ -138,7 +138,9 @@ def merge(
     tombstone = replace(
         out.apply(merged),
         identifiers=(),
-        profile=replace(merged.profile, email=None, phone=None),
+        # Personal data lives on the survivor now; only the record below keeps a copy, for an
+        # unmerge (and an erasure of the survivor empties it too).
+        profile=Profile(),
         counters={},
         challenges={},
         merged_into=survivor.id,

@@ -20,3 +20,22 @@ def erase(member: Member, now: datetime) -> Outcome:
     return Outcome(
         member=advance(member, after, changes, now, active=False), changes=tuple(changes)
     )
+
+
+def erase_merged(tombstone: Member, now: datetime) -> Outcome | None:
+    """The same person's merged account: its snapshot kept for an unmerge holds their personal
+    data too, so it is emptied with the survivor's (an unmerge then restores no person)."""
+    record = tombstone.merge
+    if record is None and tombstone.profile == Profile():
+        return None
+    blank = replace(record.before, profile=Profile(), identifiers=()) if record else None
+    after = replace(
+        tombstone,
+        profile=Profile(),
+        identifiers=(),
+        merge=replace(record, before=blank) if record and blank else record,
+    )
+    changes = [ChangeKind.PROFILE_UPDATED]
+    return Outcome(
+        member=advance(tombstone, after, changes, now, active=False), changes=tuple(changes)
+    )

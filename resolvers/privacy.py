@@ -20,8 +20,9 @@ from db.audit import AuditNote
 from db.commit import Committed, TxReads
 from db.reads import everything_about
 from loyalty import privacy
-from loyalty.changes import Outcome
+from loyalty.changes import Outcome, Related
 from loyalty.errors import DomainError, ErrorCode
+from loyalty.model import LedgerEntry
 from loyalty.model import Member as DomainMember
 from resolvers.commands import Commands
 from resolvers.context import Context
@@ -86,9 +87,16 @@ class PrivacyCommands(Commands):
         member = await self._member("eraseMember", member_id, None)
         now = self._now
 
+        def merged(tombstone: DomainMember, _: list[LedgerEntry]) -> Outcome | None:
+            return privacy.erase_merged(tombstone, now)
+
         async def decide(current: DomainMember | None, _: TxReads) -> Outcome:
             assert current is not None
-            return privacy.erase(current, now)
+            erased = privacy.erase(current, now)
+            # Accounts merged into this one are the same person's: erased in the same commit.
+            return dataclasses.replace(
+                erased, related=tuple(Related(m, merged) for m in current.merged_from)
+            )
 
         # Audited inside the change's own transaction (resolvers/commands.py _audit_note).
         return await self._commit(member.id, decide, None, ("input",), reason=reason)

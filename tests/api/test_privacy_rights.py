@@ -135,3 +135,31 @@ async def test_erasure_removes_the_person_keeps_the_points_and_frees_the_identif
     agent = client.as_(token(settings, Role.AGENT))
     refused = await agent.data(ERASE, {"i": {"memberId": again, "reason": "asked"}})
     assert refused["eraseMember"]["userErrors"][0]["code"] == "FORBIDDEN"
+
+
+async def test_erasure_empties_the_accounts_merged_into_the_member_too(
+    client: GraphQLClient, server: InProcessServer
+) -> None:
+    kept = await enrol(client, *contacts())
+    gone_email, gone_phone = contacts()
+    gone = await enrol(client, gone_email, gone_phone)
+    merged = await client.data(
+        """mutation($i: MergeMembersInput!) { mergeMembers(input: $i) { userErrors { code } } }""",
+        {"i": {"survivorId": kept, "mergedId": gone, "reason": "one person"}},
+    )
+    assert merged["mergeMembers"]["userErrors"] == []
+    c = server.services.reads.collections
+    raw = await c.members.find_one({"_id": gone})
+    assert raw is not None
+    tombstone = member_from_doc(raw)
+    # The merged account holds no personal data of its own; the snapshot for an unmerge does.
+    assert tombstone.profile == Profile()
+    assert tombstone.merge is not None and tombstone.merge.before.profile.email == gone_email
+    erased = await client.data(ERASE, {"i": {"memberId": kept, "reason": "GDPR request 18"}})
+    assert erased["eraseMember"]["userErrors"] == []
+    raw = await c.members.find_one({"_id": gone})
+    assert raw is not None
+    after = member_from_doc(raw)
+    assert after.merge is not None
+    assert after.merge.before.profile == Profile() and after.merge.before.identifiers == ()
+    assert after.version == tombstone.version + 1
