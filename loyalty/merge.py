@@ -34,8 +34,6 @@ from loyalty.points import Book
 from loyalty.program import ProgramDef
 from loyalty.tiers import qualifying_at, rank, tier_for, upgrade
 
-MAX_REASON = 500
-
 
 def check_pair(survivor: Member, merged: Member) -> None:
     """The refusals, in the order a client can act on them."""
@@ -54,17 +52,6 @@ def check_pair(survivor: Member, merged: Member) -> None:
             f"the survivor was itself merged into {survivor.merged_into}: merge into that one",
             ("input", "survivorId"),
         )
-
-
-def check_reason(reason: str) -> str:
-    text = " ".join(reason.split())
-    if not text or len(text) > MAX_REASON:
-        raise DomainError(
-            ErrorCode.INVALID_INPUT,
-            f"give a reason of 1 to {MAX_REASON} characters",
-            ("input", "reason"),
-        )
-    return text
 
 
 def merge(

@@ -14,7 +14,7 @@ from db import guests, ids
 from db.commit import Committed, TxReads, fingerprint
 from db.guests import GuestProfile
 from db.reads import identifier_key
-from loyalty import activities, identity, merge
+from loyalty import activities, adjustments, identity, merge
 from loyalty import guests as guest_rules
 from loyalty.changes import Outcome, Related
 from loyalty.errors import DomainError, ErrorCode
@@ -83,7 +83,7 @@ class IdentityCommands(PointsCommands):
             ):
                 raise DomainError(ErrorCode.NOT_FOUND, "no such member", ("input", field))
         self._authorise("mergeMembers", survivor_id, None)
-        text = merge.check_reason(reason)
+        text = adjustments.check_reason(reason)
         idem = self._idem("mergeMembers", idempotency_key, request)
         program = self._s.program
         ctx = self._ctx()
@@ -141,7 +141,7 @@ class IdentityCommands(PointsCommands):
             raise DomainError(ErrorCode.INVALID_INPUT, "this member was not merged", field)
         survivor_id = tombstone.merge.survivor_id
         self._authorise("unmergeMember", survivor_id, None)
-        text = merge.check_reason(reason)
+        text = adjustments.check_reason(reason)
         program = self._s.program
         ctx = self._ctx()
 
