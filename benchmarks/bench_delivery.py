@@ -10,7 +10,8 @@ Everything is stopped at the end, on error and on Ctrl-C. Loops are bounded in c
 
  (1) fan-out: one purchase of one member with N subscribers; time from the event reaching
      Redis to each subscriber having it (first, p50, p99, last), vs the floor sending the same
-     bytes to N raw sockets. Also the server's RSS per idle subscription.
+     bytes to N raw sockets, and vs the API with DIRECT_DELIVERY=false (every event through
+     each socket's own operation). Also the server's RSS per idle subscription.
  (2) GC: the same fan-out with GC_FREEZE=false GC_THRESHOLD0=0 (Python's defaults).
  (3) mixed load: S subscribers over M members, purchases at R/s for T s; push latency
      (mutation sent -> push received) p50/p99/max, and minus the database write time (a raw
@@ -355,12 +356,19 @@ async def run(sizes: Sizes, quick: bool, phases: set[str]) -> None:
             say()
             if "1" in phases:
                 say("(1) fan-out: one change to N subscribers of one member, Redis -> last socket")
+                # the same API with every event going through each socket's own operation
+                operations = api_server(mongo_uri, redis.url, secret, DIRECT_DELIVERY="false")
+                servers.append(operations)
+                operations_api = Api(http, operations.port, token)
                 for n in sizes.fanout:
                     lasts, kib, sample = await fanout(
                         api, api_proc, redis.url, arrivals, token, n, sizes.rounds
                     )
                     floor_lasts, floor_kib = await floor_fanout(
                         floor, redis.url, arrivals, n, sizes.rounds, text
+                    )
+                    slow_lasts, _, _ = await fanout(
+                        operations_api, operations, redis.url, arrivals, token, n, sizes.rounds
                     )
                     say(
                         f"  N={n:>6}  API   last p50 {ms(percentile(lasts, 50))}  "
@@ -374,11 +382,18 @@ async def run(sizes: Sizes, quick: bool, phases: set[str]) -> None:
                         f"{max(lasts) / max(floor_lasts):.2f}x (max)"
                     )
                     say(
+                        f"  N={n:>6}  API with DIRECT_DELIVERY=false: last p50 "
+                        f"{ms(percentile(slow_lasts, 50))}  max {ms(max(slow_lasts))}   ratio to "
+                        f"the floor {percentile(slow_lasts, 50) / percentile(floor_lasts, 50):.2f}x"
+                        " (p50)"
+                    )
+                    say(
                         f"  N={n:>6}  memory per idle subscription {kib:.1f} KiB (RSS delta / N);"
                         f" floor per idle socket {floor_kib:.1f} KiB"
                     )
-                floor.stop()
-                servers.remove(floor)
+                for done in (floor, operations):
+                    done.stop()
+                    servers.remove(done)
             say()
             if "2" in phases:
                 say(f"(2) GC: fan-out to {sizes.gc_size} with Python's default GC vs tuned")
