@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from settings import Settings
 
@@ -116,7 +116,7 @@ def serve(settings: Settings, seed_demo: bool) -> None:
     from api.app import create_app
     from api.demo import seed
     from api.logs import configure
-    from api.serving import DrainingServer, run_workers
+    from api.serving import gc_options, run_workers, serve_one, uvicorn_options
     from resolvers.context import Services
 
     configure(settings.log_level)
@@ -139,19 +139,6 @@ def serve(settings: Settings, seed_demo: bool) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stopped)
-    options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_config": None,
-        "ws_ping_interval": settings.ws_ping_interval_seconds,
-        "ws_ping_timeout": settings.ws_ping_timeout_seconds,
-        "ws_per_message_deflate": settings.ws_per_message_deflate,
-        "timeout_graceful_shutdown": 10,
-    }
-    gc_options: dict[str, Any] = {
-        "gc_freeze": settings.gc_freeze,
-        "gc_threshold0": settings.gc_threshold0,
-    }
     with contextlib.suppress(Stopped), database(settings) as (uri, retry_writes):
         if settings.workers > 1:
             if seed_demo:
@@ -159,14 +146,12 @@ def serve(settings: Settings, seed_demo: bool) -> None:
             # The workers are spawned: they read the environment, completed here.
             os.environ["MONGODB_URI"] = uri
             os.environ["MONGODB_RETRY_WRITES"] = str(retry_writes).lower()
-            config = uvicorn.Config("app:worker_app", factory=True, **options)
-            if not run_workers(config, settings.workers, **gc_options):
+            config = uvicorn.Config("app:worker_app", factory=True, **uvicorn_options(settings))
+            if not run_workers(config, settings.workers, **gc_options(settings)):
                 sys.exit("a worker could not start; see its log above")
             return
         app = create_app(settings, uri, retry_writes=retry_writes, on_ready=on_ready)
-        server = DrainingServer(uvicorn.Config(app, **options), **gc_options)
-        server.run()
-        if not server.started:
+        if not serve_one(app, settings):
             sys.exit("the server could not start; see the log above")
 
 

@@ -4,11 +4,17 @@ HS256 with a shared secret, or RS256 with the identity provider's public key (a 
 JWKS file, whose keys are chosen by the token's `kid`). Exactly one algorithm is accepted, so an
 unsigned (`alg: none`) token or one signed with another algorithm is refused like a bad
 signature.
+
+A verified token is remembered (by its SHA-256) with its viewer until it expires: a client sends
+the same token with every request, its signature and claims cannot change, and only time can
+make it invalid; verifying it again cost more than the rest of a small query.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +32,7 @@ HS256 = "HS256"
 RS256 = "RS256"
 ALGORITHM = HS256
 LEEWAY_SECONDS = 30
+REMEMBERED = 10_000  # verified tokens kept per process; the oldest is forgotten first
 
 
 def bearer(header: str | None) -> str | None:
@@ -44,6 +51,11 @@ class TokenVerifier:
     audience: str
     key: Any = None  # the HS256 secret or the RS256 public key
     jwks: jwt.PyJWKSet | None = None
+    remember: int = REMEMBERED
+    # sha256(token) -> (its viewer, the time from which it is refused as expired)
+    _verified: dict[bytes, tuple[Viewer, float]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TokenVerifier:
@@ -71,9 +83,29 @@ class TokenVerifier:
                 return candidate.key
         raise InvalidToken("no key in the JWKS file for the token's kid")
 
-    def verify(self, token: str) -> Viewer:
+    def verify(self, token: str, now: float | None = None) -> Viewer:
+        """The token's viewer, or InvalidToken. `now` (Unix seconds) is the time a remembered
+        token's expiry is checked against; a token not seen yet is checked by PyJWT at the
+        current time."""
+        digest = hashlib.sha256(token.encode()).digest()
+        known = self._verified.get(digest)
+        if known is not None:
+            viewer, refused_from = known
+            if (time.time() if now is None else now) < refused_from:
+                return viewer
+            del self._verified[digest]
+            raise InvalidToken("ExpiredSignatureError")  # what PyJWT says of it now
+        claims = self._decode(token)
+        viewer = _viewer(claims)
+        if len(self._verified) >= self.remember:
+            del self._verified[next(iter(self._verified))]
+        # PyJWT refuses once exp <= now - leeway, exp read as an integer
+        self._verified[digest] = (viewer, int(claims["exp"]) + LEEWAY_SECONDS)
+        return viewer
+
+    def _decode(self, token: str) -> dict[str, Any]:
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 self._key(token),
                 algorithms=[self.algorithm],
@@ -84,7 +116,7 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as exc:
             raise InvalidToken(type(exc).__name__) from exc
-        return _viewer(claims)
+        return claims
 
 
 def _viewer(claims: dict[str, Any]) -> Viewer:

@@ -21,7 +21,27 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 
+from settings import Settings
+
 log = logging.getLogger("serve")
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options as `serve` sets them (one place, so a benchmark's floor server runs
+    under exactly the same ones)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "ws_ping_interval": settings.ws_ping_interval_seconds,
+        "ws_ping_timeout": settings.ws_ping_timeout_seconds,
+        "ws_per_message_deflate": settings.ws_per_message_deflate,
+        "timeout_graceful_shutdown": 10,
+    }
+
+
+def gc_options(settings: Settings) -> dict[str, Any]:
+    return {"gc_freeze": settings.gc_freeze, "gc_threshold0": settings.gc_threshold0}
 
 
 def _starlette(app: Any) -> Starlette | None:
@@ -133,3 +153,12 @@ def run_workers(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return started
+
+
+def serve_one(app: Starlette, settings: Settings) -> bool:
+    """`app` in this process as one worker, as `serve` runs it; False when it never started."""
+    server = DrainingServer(
+        uvicorn.Config(app, **uvicorn_options(settings)), **gc_options(settings)
+    )
+    server.run()
+    return server.started

@@ -129,10 +129,15 @@ class ServiceConfig:
 
 
 class ServiceProcess:
-    """`python app.py serve --port P` as a child process in its own process group."""
+    """`python app.py serve --port P` as a child process in its own process group.
 
-    def __init__(self, config: ServiceConfig) -> None:
+    `command` runs another server instead (a benchmark's floor), configured from the same
+    environment and given the same `--port P`; it must answer /readyz with 200 once serving.
+    """
+
+    def __init__(self, config: ServiceConfig, command: list[str] | None = None) -> None:
         self.config = config
+        self.command = command or [sys.executable, str(ROOT / "app.py"), "serve"]
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = OUT / f"server-{config.label}.log"
@@ -163,7 +168,7 @@ class ServiceProcess:
         self._log = self.log_path.open("wb")
         began = time.monotonic()
         self._process = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), "serve", "--port", str(self.port)],
+            [*self.command, "--port", str(self.port)],
             cwd=ROOT,
             env=env,
             stdin=subprocess.DEVNULL,

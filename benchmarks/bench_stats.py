@@ -93,8 +93,10 @@ async def closed_loop(
     seconds: float,
     operation: Callable[[int], Awaitable[bool]],
     sampler: Sampler,
+    limit: int | None = None,
 ) -> LoadResult:
-    """`clients` tasks, each calling operation(client) back to back for `seconds`.
+    """`clients` tasks, each calling operation(client) back to back for `seconds`, and no
+    more than `limit` calls in all when it is given.
 
     An operation returns True when it succeeded; a False or an exception counts as an error
     (the exception types are collected and reported). Throughput = successes / wall time
@@ -107,10 +109,13 @@ async def closed_loop(
     started = time.perf_counter()
     deadline = started + seconds
 
+    left = [math.inf if limit is None else limit]
+
     async def client(index: int) -> None:
         mine = latencies[index]
         clock = time.perf_counter
-        while clock() < deadline:
+        while clock() < deadline and left[0] > 0:
+            left[0] -= 1
             t0 = clock()
             try:
                 ok = await operation(index)

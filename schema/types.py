@@ -187,6 +187,8 @@ class Tier:
 @strawberry.type(description="Where the member stands among the tiers.")
 class TierStatus:
     state: strawberry.Private[model.TierState]
+    # (qualifying points, progress), worked out once for the four fields that need them
+    worked_out: strawberry.Private[tuple[int, TierProgress] | None] = None
 
     @strawberry.field
     def current(self, info: Info[Context, None]) -> Tier:
@@ -199,7 +201,7 @@ class TierStatus:
 
     @strawberry.field(description="Qualifying points inside the program's qualification window.")
     def qualifying_points(self, info: Info[Context, None]) -> int:
-        return qualifying_at(self.state, info.context.now, _program(info))
+        return self._work_out(info)[0]
 
     @strawberry.field(description="Qualifying points still needed for `next`; null at the top.")
     def points_to_next(self, info: Info[Context, None]) -> int | None:
@@ -222,9 +224,15 @@ class TierStatus:
         return Tier(state=_program(info).tier(tier_id)) if tier_id else None
 
     def _progress(self, info: Info[Context, None]) -> TierProgress:
-        program = _program(info)
-        points = qualifying_at(self.state, info.context.now, program)
-        return progress_of(points, program.tier(self.state.tier_id), program)
+        return self._work_out(info)[1]
+
+    def _work_out(self, info: Info[Context, None]) -> tuple[int, TierProgress]:
+        if self.worked_out is None:
+            program = _program(info)
+            points = qualifying_at(self.state, info.context.now, program)
+            progress = progress_of(points, program.tier(self.state.tier_id), program)
+            self.worked_out = (points, progress)
+        return self.worked_out
 
 
 @strawberry.type(description="A reward of the catalogue.")

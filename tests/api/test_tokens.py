@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from api.auth import HS256, RS256, InvalidToken, TokenVerifier, issue
+from api.auth import HS256, LEEWAY_SECONDS, RS256, InvalidToken, TokenVerifier, issue
 from resolvers.access import Role
 from settings import Settings
 from tests.support.client import transport_ws
@@ -101,6 +101,32 @@ def test_a_kiosk_token_carries_its_stores() -> None:
     token = jwt.encode(claims(role="KIOSK", store_ids=["store-007"]), SECRET, HS256)
     viewer = hs256().verify(token)
     assert viewer.role is Role.KIOSK and viewer.store_ids == frozenset({"store-007"})
+
+
+def test_a_verified_token_is_remembered_until_it_expires() -> None:
+    verifier = hs256()
+    exp = int((datetime.now(UTC) + timedelta(minutes=5)).timestamp())
+    token = jwt.encode(claims(exp=exp), SECRET, HS256)
+    viewer = verifier.verify(token)
+    # The same viewer, not verified again, for as long as PyJWT would accept the token...
+    assert verifier.verify(token) is viewer
+    assert verifier.verify(token, now=exp + LEEWAY_SECONDS - 1) is viewer
+    # ...and refused as PyJWT refuses it from then on.
+    with pytest.raises(InvalidToken, match="ExpiredSignatureError"):
+        verifier.verify(token, now=exp + LEEWAY_SECONDS)
+    # Remembered per verifier: another key still refuses it.
+    with pytest.raises(InvalidToken):
+        TokenVerifier(HS256, ISSUER, AUDIENCE, key="x" * 40).verify(token)
+
+
+def test_the_oldest_remembered_token_is_forgotten_first() -> None:
+    verifier = TokenVerifier(HS256, ISSUER, AUDIENCE, key=SECRET, remember=2)
+    tokens = [jwt.encode(claims(sub=f"someone-{n}"), SECRET, HS256) for n in range(3)]
+    first = [verifier.verify(t) for t in tokens]
+    assert verifier.verify(tokens[2]) is first[2]
+    assert verifier.verify(tokens[1]) is first[1]
+    again = verifier.verify(tokens[0])  # forgotten: verified afresh, the same viewer
+    assert again == first[0] and again is not first[0]
 
 
 def test_rs256_with_a_public_key_file(tmp_path: Path, rsa_key: rsa.RSAPrivateKey) -> None:
