@@ -150,6 +150,8 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:  # type: ignore[override]
         params = context.connection_params or {}
+        # the token is verified once, here; the connection keeps the viewer, not the params
+        context.connection_params = None
         header = params.get("Authorization") or params.get("authorization")
         token = bearer(header) if isinstance(header, str) else None
         try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 import weakref
 from collections.abc import Coroutine, Mapping
 from typing import Any
@@ -16,7 +17,10 @@ from starlette.websockets import WebSocket, WebSocketState
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
@@ -80,6 +84,13 @@ class SocketOutlet:
             await asyncio.wait((pending,))
 
 
+def _share_query_text(payload: object) -> None:
+    """Every screen sends the same few subscription documents, and each operation keeps its
+    text all day: one shared copy per text instead of one per subscription."""
+    if isinstance(payload, dict) and isinstance(payload.get("query"), str):
+        payload["query"] = sys.intern(payload["query"])
+
+
 def _direct_socket(view: object, adapter: object) -> WebSocket | None:
     """The Starlette socket under strawberry's adapter, when direct delivery is on."""
     websocket = getattr(adapter, "ws", None)
@@ -118,7 +129,14 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         super().__init__(*args, **kwargs)
         self._outlets = _Outlets()
 
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        await super().handle_connection_init(message)
+        # the finished timeout task would otherwise stay referenced for the connection's life
+        if self.connection_init_received:
+            self.connection_init_timeout_task = None
+
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        _share_query_text(message.get("payload"))
         websocket = _direct_socket(self.view, self.websocket)
         if websocket is None or message["id"] in self.operations:
             await super().handle_subscribe(message)
@@ -139,6 +157,7 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
         self._outlets = _Outlets()
 
     async def handle_start(self, message: StartMessage) -> None:
+        _share_query_text(message.get("payload"))
         websocket = _direct_socket(self.view, self.websocket)
         if websocket is None:
             await super().handle_start(message)

@@ -36,21 +36,39 @@ class Services:
 
 
 class Loaders:
-    """DataLoaders: a list of members costs one query per collection, not one per row."""
+    """DataLoaders: a list of members costs one query per collection, not one per row.
+
+    Made on first use: a WebSocket connection keeps its context all day and most never load."""
 
     def __init__(self, reads: Reads, cache: bool = True) -> None:
-        async def load_members(ids: list[str]) -> Sequence[Member | None]:
-            found = await reads.members(ids)
-            return [found.get(i) for i in ids]
+        self._reads = reads
+        self._cache = cache
+        self._member: DataLoader[str, Member | None] | None = None
+        self._issued: DataLoader[str, list[IssuedReward]] | None = None
 
-        async def load_issued(ids: list[str]) -> Sequence[list[IssuedReward]]:
-            found = await reads.issued_rewards(ids)
-            return [found[i] for i in ids]
+    @property
+    def member(self) -> DataLoader[str, Member | None]:
+        if self._member is None:
+            reads = self._reads
 
-        self.member: DataLoader[str, Member | None] = DataLoader(load_members, cache=cache)
-        self.issued_rewards: DataLoader[str, list[IssuedReward]] = DataLoader(
-            load_issued, cache=cache
-        )
+            async def load_members(ids: list[str]) -> Sequence[Member | None]:
+                found = await reads.members(ids)
+                return [found.get(i) for i in ids]
+
+            self._member = DataLoader(load_members, cache=self._cache)
+        return self._member
+
+    @property
+    def issued_rewards(self) -> DataLoader[str, list[IssuedReward]]:
+        if self._issued is None:
+            reads = self._reads
+
+            async def load_issued(ids: list[str]) -> Sequence[list[IssuedReward]]:
+                found = await reads.issued_rewards(ids)
+                return [found[i] for i in ids]
+
+            self._issued = DataLoader(load_issued, cache=self._cache)
+        return self._issued
 
 
 @dataclass

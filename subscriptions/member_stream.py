@@ -79,8 +79,6 @@ async def _one_member(
                 # it wakes this stream (unparked) with whatever else comes.
                 parked = direct is not None and seat.park(direct)
                 event = await seat.get()
-                if event is None:
-                    return
                 if parked and direct is not None:
                     await direct.outlet.settle()  # its last direct write goes out before ours
                 if event.message == RESYNC:
