@@ -11,8 +11,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from tests.support.servers import free_port
-
 
 def cluster_support() -> str | None:
     """None when redis-server and redis-cli can build a cluster here, else why not."""
@@ -31,14 +29,24 @@ def cluster_support() -> str | None:
     return None
 
 
+def distinct_free_ports(count: int) -> list[int]:
+    """Ports free right now and all different: each is held until every one is chosen (taken
+    one after another, a released port can come back twice)."""
+    with contextlib.ExitStack() as held:
+        sockets = [held.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+
+
 class ClusterNode:
     """One primary: its client port, its cluster-bus port and its own directory (nodes.conf), so
     a restarted node comes back with the same identity and slots."""
 
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
+    def __init__(self, directory: Path, port: int, bus_port: int) -> None:
+        self.port = port
         # Set explicitly: the default (port + 10000) may be taken or past 65535.
-        self.bus_port = free_port()
+        self.bus_port = bus_port
         self.directory = directory
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process: subprocess.Popen[bytes] | None = None
@@ -79,6 +87,9 @@ class ClusterNode:
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
+            if not self.running:
+                # e.g. its port was taken meanwhile: what answers there is not this node
+                raise RuntimeError(f"redis-server on {self.port} exited at start")
             with (
                 contextlib.suppress(OSError),
                 socket.create_connection(("127.0.0.1", self.port), 0.2),
@@ -124,7 +135,10 @@ class LocalCluster:
     """Three primaries, no replicas: every slot has exactly one owner."""
 
     def __init__(self, directory: Path, size: int = 3) -> None:
-        self.nodes = [ClusterNode(directory / f"node{n}") for n in range(size)]
+        ports = distinct_free_ports(2 * size)
+        self.nodes = [
+            ClusterNode(directory / f"node{n}", ports[2 * n], ports[2 * n + 1]) for n in range(size)
+        ]
 
     @property
     def url(self) -> str:
@@ -134,6 +148,9 @@ class LocalCluster:
     def start(self) -> None:
         for node in self.nodes:
             node.start()
+        # redis-cli makes a "cluster" of two nodes out of three addresses if two are one node.
+        if len({node.node_id() for node in self.nodes}) != len(self.nodes):
+            raise RuntimeError("two cluster nodes answer as one")
         subprocess.run(
             [
                 "redis-cli",
@@ -174,11 +191,12 @@ class LocalCluster:
 
     def channel_on(self, node: ClusterNode, name: Callable[[], str]) -> str:
         """A fresh channel (made by `name`) whose slot `node` serves."""
-        for _ in range(1000):
+        for _ in range(200):
             channel = name()
             if self.owner(channel) is node:
                 return channel
-        raise LookupError(f"no channel found for {node.address}")
+        views = [f"{n.address}:\n{n.cli('cluster', 'nodes')}" for n in self.nodes if n.running]
+        raise LookupError(f"no channel for {node.address}; the nodes' views:\n" + "\n".join(views))
 
     def stop(self) -> None:
         for node in self.nodes:
