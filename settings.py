@@ -87,6 +87,11 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = Field(
         64, ge=1, description="Events held per subscriber before it is resynced instead."
     )
+    direct_delivery: bool = Field(
+        True,
+        description="Write each live member event once per rendering straight to the sockets "
+        "of up-to-date subscribers instead of through each subscription's own operation.",
+    )
     ws_ping_interval_seconds: float = Field(
         20.0, gt=0, description="WebSocket ping interval: how a dead socket is found."
     )

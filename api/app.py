@@ -93,6 +93,7 @@ def create_app(
     view = GraphQLView(
         schema,
         verifier=TokenVerifier.from_settings(settings),
+        direct_delivery=settings.direct_delivery,
         keep_alive=True,
         keep_alive_interval=15,
         graphql_ide=None,  # GraphiQL is served from local assets at /graphiql (api/web.py)

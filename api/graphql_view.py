@@ -22,6 +22,7 @@ from strawberry.types.unset import UNSET, UnsetType
 
 from api.auth import InvalidToken, TokenVerifier, bearer
 from api.logs import request_id_var
+from api.outlets import LegacyWSHandler, TransportWSHandler
 from api.shared_render import SharedRenderExecutor, encode_message
 from resolvers.context import Context, Loaders, Services
 
@@ -48,9 +49,15 @@ class ClosingWebSocketAdapter(ASGIWebSocketAdapter):
 
 class GraphQLView(GraphQL[Context, None]):
     websocket_adapter_class = ClosingWebSocketAdapter  # type: ignore[assignment]
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = LegacyWSHandler
 
-    def __init__(self, schema: Any, verifier: TokenVerifier, **kwargs: Any) -> None:
+    def __init__(
+        self, schema: Any, verifier: TokenVerifier, *, direct_delivery: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(schema, **kwargs)
+        # Live member events go straight to parked subscribers' sockets (subscriptions/direct.py).
+        self.direct_delivery = direct_delivery
         # Subscriptions render each event once per distinct selection (api/shared_render.py).
         schema.execution_context_class = SharedRenderExecutor
         self._verifier = verifier

@@ -30,6 +30,7 @@ from graphql.language import FieldNode, FragmentDefinitionNode, Visitor
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from resolvers.access import Viewer, masks_personal_data
+from subscriptions.direct import RENDERER
 
 _MEMO_ATTRIBUTE = "_shared_renders"
 _INNER_VARIABLES: OrderedDict[int, tuple[OperationDefinitionNode, tuple[str, ...]]] = OrderedDict()
@@ -80,32 +81,68 @@ def _inner_variables(
 
 
 class SharedRenderExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.operation.operation == OperationType.SUBSCRIPTION:
+            # Built once per subscription, in the task of its operation: the stream's resolver
+            # finds it there for direct delivery (subscriptions/direct.py).
+            RENDERER.set(ExecutorRenderer(self))
+
+    def share_key(self) -> tuple[object, ...]:
+        """What makes two executions of this operation on one event equal."""
+        names = _inner_variables(self.operation, self.fragment_definitions)
+        values = self.variable_values.coerced
+        inner = json.dumps([values.get(n) for n in names], default=str) if names else ""
+        viewer = getattr(self.context_value, "viewer", None)
+        return (id(self.operation), inner, visibility(viewer))
+
+    def shared_execution(self, key: tuple[object, ...], serially: bool | None = None) -> Any:
+        """This event's execution for `key`: the result, or the task computing it."""
+        memo: dict[tuple[object, ...], tuple[object, Any]] = vars(self.root_value).setdefault(
+            _MEMO_ATTRIBUTE, {}
+        )
+        hit = memo.get(key)
+        if hit is not None:
+            return hit[1]
+        result = super().execute_operation(serially)
+        if self.is_awaitable(result):
+            # One task renders; every sharer awaits it shielded, so a subscriber that leaves
+            # mid-render does not cancel it for the others.
+            result = asyncio.ensure_future(result)
+        memo[key] = (self.operation, result)
+        return result
+
     def execute_operation(self, serially: bool | None = None) -> Any:
         payload = self.root_value
         if self.operation.operation != OperationType.SUBSCRIPTION or not hasattr(
             payload, "__dict__"
         ):
             return super().execute_operation(serially)
-        names = _inner_variables(self.operation, self.fragment_definitions)
-        values = self.variable_values.coerced
-        inner = json.dumps([values.get(n) for n in names], default=str) if names else ""
-        viewer = getattr(self.context_value, "viewer", None)
-        key = (id(self.operation), inner, visibility(viewer))
-        memo: dict[tuple[object, ...], tuple[object, Any]] = vars(payload).setdefault(
-            _MEMO_ATTRIBUTE, {}
-        )
-        hit = memo.get(key)
-        if hit is not None:
-            return _share(hit[1])
-        result = super().execute_operation(serially)
-        if self.is_awaitable(result):
-            # One task renders; every sharer awaits it shielded, so a subscriber that leaves
-            # mid-render does not cancel it for the others.
-            task = asyncio.ensure_future(result)
-            memo[key] = (self.operation, task)
-            return _share(task)
-        memo[key] = (self.operation, result)
-        return result
+        return _share(self.shared_execution(self.share_key(), serially))
+
+
+class ExecutorRenderer:
+    """Renders an event for direct delivery through the subscription's own executor, so the
+    result is the one its operation would have sent (and shares the same memo)."""
+
+    __slots__ = ("_executor", "key")
+
+    def __init__(self, executor: SharedRenderExecutor) -> None:
+        self._executor = executor
+        self.key = executor.share_key()
+
+    def render(self, root: object) -> str | None:
+        per_event = self._executor.build_per_event_executor(root)
+        assert isinstance(per_event, SharedRenderExecutor)
+        result = per_event.shared_execution(self.key, False)
+        if isinstance(result, asyncio.Future):
+            # A selection that waits on I/O: its subscribers' own operations await the task.
+            if not result.done() or result.cancelled() or result.exception() is not None:
+                return None
+            result = result.result()
+        if result.errors or not isinstance(result.data, dict):
+            return None
+        return _encoded(result.data)
 
 
 def _share(result: Any) -> Any:
@@ -128,6 +165,12 @@ def _encoded(data: object) -> str:
     return text
 
 
+def data_prefix(envelope: Mapping[str, object]) -> str:
+    """The start of a result message up to its `data`; the message is this + data + `}}`."""
+    head = json.dumps(dict(envelope), separators=(",", ":"))
+    return f'{head[:-1]},"payload":{{"data":'
+
+
 def encode_message(message: Mapping[str, object]) -> str:
     """The wire text of a protocol message; a result's `data` is encoded once for all sockets."""
     payload = message.get("payload")
@@ -137,8 +180,6 @@ def encode_message(message: Mapping[str, object]) -> str:
         and payload.keys() == {"data"}
         and isinstance(payload["data"], dict)
     ):
-        envelope = json.dumps(
-            {k: v for k, v in message.items() if k != "payload"}, separators=(",", ":")
-        )
-        return f'{envelope[:-1]},"payload":{{"data":{_encoded(payload["data"])}}}}}'
+        envelope = {k: v for k, v in message.items() if k != "payload"}
+        return f"{data_prefix(envelope)}{_encoded(payload['data'])}}}}}"
     return json.dumps(message, separators=(",", ":"))

@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import httpx
-from bench_procs import OUT, ROOT, free_port
+from bench_procs import BENCH_ENCRYPTION_KEY, BENCH_LOOKUP_KEY, OUT, ROOT, free_port
 from bench_stats import percentile
 from redis import asyncio as aioredis
 from ws_clients import Record, client_main, decode_records
@@ -141,6 +141,8 @@ def api_server(mongo_uri: str, redis_url: str, secret: str, **extra: str) -> Ser
         "LOG_LEVEL": "WARNING",
         "AUTH_SECRET": secret,
         "SUBSCRIBER_QUEUE_SIZE": "64",
+        "ENCRYPTION_KEYS": BENCH_ENCRYPTION_KEY,
+        "LOOKUP_KEY": BENCH_LOOKUP_KEY,
         **extra,
     }
     label = "api" + "".join(f"-{k.lower()}={v}" for k, v in extra.items())

@@ -15,6 +15,7 @@ from resolvers.access import allowed
 from resolvers.context import Context
 from resolvers.errors import top_level
 from schema.types import LedgerEntry, Member, MemberUpdate
+from subscriptions import direct
 from subscriptions.events import MemberEvent
 from subscriptions.member_stream import member_updates
 
@@ -34,7 +35,9 @@ async def member_updated(
         raise await refusals.refuse(
             services, viewer, "memberUpdated", member_id, context.request_id, context.now
         )
-    stream = member_updates(services.bus, services.reads.member, member_id, since_version)
+    stream = member_updates(
+        services.bus, services.reads.member, member_id, since_version, direct.current(_update_of)
+    )
     try:
         async for event in stream:
             yield _update_of(event)

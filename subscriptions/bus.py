@@ -18,6 +18,7 @@ from broadcaster._backends.memory import MemoryBackend
 
 from db.commit import Committed
 from subscriptions.channels import member_channel, store_channel
+from subscriptions.direct import Direct, fan_out
 from subscriptions.events import RESYNC, encode
 from subscriptions.metrics import BUS_CONNECTED, BUS_PUBLISH_FAILURES, BUS_RESYNCS
 from subscriptions.redis_backend import ResilientRedisBackend
@@ -27,14 +28,38 @@ log = logging.getLogger("bus")
 
 
 class Subscription:
-    """One subscriber's bounded queue of events."""
+    """One subscriber's seat on a channel: a bounded queue of events and, while its stream is
+    parked, the direct delivery the bus hands the next events to (subscriptions/direct.py).
+    `last` is the last version this subscriber has been sent, by either path."""
+
+    __slots__ = ("_queue", "direct", "last")
 
     def __init__(self, queue: asyncio.Queue[Event | None]) -> None:
         self._queue = queue
+        self.direct: Direct | None = None
+        self.last = 0
 
     async def get(self) -> Event | None:
         """The next event, or None once the bus has closed this subscription."""
         return await self._queue.get()
+
+    def park(self, direct: Direct) -> bool:
+        """Let the bus deliver straight to `direct` until something needs the stream; only
+        when nothing is queued (else the stream has events to handle first)."""
+        if not self._queue.empty():
+            return False
+        self.direct = direct
+        return True
+
+    def offer(self, event: Event) -> None:
+        queue = self._queue
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:
+            BUS_RESYNCS.labels(cause="overflow").inc()
+            while not queue.empty():
+                queue.get_nowait()
+            queue.put_nowait(Event(event.channel, RESYNC))
 
     def __aiter__(self) -> AsyncIterator[Event]:
         return self._iterate()
@@ -48,7 +73,7 @@ class EventBus(Broadcast):
     def __init__(self, backend: BroadcastBackend, queue_size: int = 64) -> None:
         super().__init__(backend=backend)
         self._queue_size = queue_size
-        self._open: dict[str, set[asyncio.Queue[Event | None]]] = {}
+        self._open: dict[str, set[Subscription]] = {}
 
     @property
     def backend(self) -> BroadcastBackend:
@@ -57,33 +82,36 @@ class EventBus(Broadcast):
     async def _listener(self) -> None:
         while True:
             event = await self._backend.next_published()
-            for queue in list(self._open.get(event.channel, ())):
-                self._offer(queue, event)
-
-    def _offer(self, queue: asyncio.Queue[Event | None], event: Event) -> None:
-        try:
-            queue.put_nowait(event)
-        except asyncio.QueueFull:
-            BUS_RESYNCS.labels(cause="overflow").inc()
-            while not queue.empty():
-                queue.get_nowait()
-            queue.put_nowait(Event(event.channel, RESYNC))
+            seats = self._open.get(event.channel)
+            if not seats:
+                continue
+            parked: list[Subscription] = []
+            waiting: list[Subscription] = []
+            for seat in seats:
+                (waiting if seat.direct is None else parked).append(seat)
+            if parked:
+                for seat in fan_out(event.message, parked):
+                    seat.direct = None  # its stream runs until its queue is empty again
+                    waiting.append(seat)
+            for seat in waiting:
+                seat.offer(event)
 
     @contextlib.asynccontextmanager
     async def subscribe(  # type: ignore[override]
         self, channel: str
     ) -> AsyncIterator[Subscription]:
-        queue: asyncio.Queue[Event | None] = asyncio.Queue(maxsize=self._queue_size)
+        seat = Subscription(asyncio.Queue(maxsize=self._queue_size))
         first = channel not in self._open
-        self._open.setdefault(channel, set()).add(queue)
+        self._open.setdefault(channel, set()).add(seat)
         try:
             if first:
                 await self._backend.subscribe(channel)
-            yield Subscription(queue)
+            yield seat
         finally:
+            seat.direct = None
             holders = self._open.get(channel)
             if holders is not None:
-                holders.discard(queue)
+                holders.discard(seat)
                 if not holders:
                     del self._open[channel]
                     with contextlib.suppress(Exception):

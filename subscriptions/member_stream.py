@@ -19,6 +19,7 @@ from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import Member
 from subscriptions.bus import EventBus
 from subscriptions.channels import member_channel
+from subscriptions.direct import Direct
 from subscriptions.events import RESYNC, MemberEvent, catch_up, decode_shared, merged_into
 from subscriptions.metrics import BUS_DELIVERY_LAG, BUS_RESYNCS, SUBSCRIPTIONS_OPEN
 
@@ -29,12 +30,18 @@ MAX_FOLLOWS = 8  # a survivor merged in turn, and so on
 
 
 async def member_updates(
-    bus: EventBus, load: LoadMember, member_id: str, since_version: int | None
+    bus: EventBus,
+    load: LoadMember,
+    member_id: str,
+    since_version: int | None,
+    direct: Direct | None = None,
 ) -> AsyncIterator[MemberEvent]:
+    """`direct`: how the bus may deliver live events straight to this subscriber's socket
+    while the stream waits with nothing queued (subscriptions/direct.py)."""
     following, since = member_id, since_version
     for _ in range(MAX_FOLLOWS):
         survivor_id = None
-        async for event in _one_member(bus, load, following, since):
+        async for event in _one_member(bus, load, following, since, direct):
             if event.member.merged_into is not None:
                 survivor_id = event.member.merged_into
                 break
@@ -50,38 +57,50 @@ async def member_updates(
 
 
 async def _one_member(
-    bus: EventBus, load: LoadMember, member_id: str, since_version: int | None
+    bus: EventBus,
+    load: LoadMember,
+    member_id: str,
+    since_version: int | None,
+    direct: Direct | None,
 ) -> AsyncIterator[MemberEvent]:
-    async with bus.subscribe(member_channel(member_id)) as events:
+    async with bus.subscribe(member_channel(member_id)) as seat:
         SUBSCRIPTIONS_OPEN.inc()
         try:
             current = await load(member_id)
             if current is None:
                 raise DomainError(ErrorCode.NOT_FOUND, f"no member {member_id}")
-            last = current.version
+            seat.last = current.version
             if current.merged_into is not None or (
                 since_version is not None and current.version > since_version
             ):
                 yield catch_up(current, since_version or 0)
-            async for event in events:
+            while True:
+                # Parked, the bus sends the plain next versions itself and advances seat.last;
+                # it wakes this stream (unparked) with whatever else comes.
+                parked = direct is not None and seat.park(direct)
+                event = await seat.get()
+                if event is None:
+                    return
+                if parked and direct is not None:
+                    await direct.outlet.settle()  # its last direct write goes out before ours
                 if event.message == RESYNC:
                     BUS_RESYNCS.labels(cause="bus").inc()
-                    fresh = await _fresher(load, member_id, last)
+                    fresh = await _fresher(load, member_id, seat.last)
                 else:
                     update = decode_shared(event.message)
-                    if update.version <= last:
+                    if update.version <= seat.last:
                         continue
-                    if update.version == last + 1:
-                        last = update.version
+                    if update.version == seat.last + 1:
+                        seat.last = update.version
                         if update.published_at is not None:
                             BUS_DELIVERY_LAG.observe(max(0.0, time.time() - update.published_at))
                         yield update
                         continue
                     BUS_RESYNCS.labels(cause="gap").inc()
-                    fresh = await _fresher(load, member_id, last)
+                    fresh = await _fresher(load, member_id, seat.last)
                 if fresh is not None:
-                    yield catch_up(fresh, last)
-                    last = fresh.version
+                    since, seat.last = seat.last, fresh.version
+                    yield catch_up(fresh, since)
         finally:
             SUBSCRIPTIONS_OPEN.dec()
 

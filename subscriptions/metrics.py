@@ -10,6 +10,10 @@ BUS_RESYNCS = Counter(
 )
 BUS_PUBLISH_FAILURES = Counter("bus_publish_failures_total", "Events that could not be published.")
 BUS_CONNECTED = Gauge("bus_connected", "1 while the bus is connected to Redis (or in memory).")
+DIRECT_WRITES = Counter(
+    "subscription_direct_writes_total",
+    "Live events written straight to a parked subscriber's socket (subscriptions/direct.py).",
+)
 SUBSCRIPTIONS_OPEN = Gauge("subscriptions_open", "Open memberUpdated streams in this process.")
 OUTBOX_RELAYED = Counter(
     "outbox_relayed_total", "Committed changes the outbox relay published (the writer could not)."

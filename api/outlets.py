@@ -1,0 +1,155 @@
+"""The socket end of direct delivery (subscriptions/direct.py): one subscription on one socket.
+
+The protocol handlers below give every subscription's operation task an outlet: its WebSocket
+and the envelope its results travel in (`next` with its id, or the legacy protocol's `data`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import Coroutine, Mapping
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketState
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
+
+from api.shared_render import data_prefix
+from resolvers.context import Context
+from subscriptions.direct import OUTLET
+
+
+class SocketOutlet:
+    __slots__ = ("__weakref__", "_pending", "_prefix", "_websocket", "closed")
+
+    def __init__(self, websocket: WebSocket, envelope: Mapping[str, object]) -> None:
+        self._websocket = websocket
+        self._prefix = data_prefix(envelope)
+        self._pending: asyncio.Task[None] | None = None
+        self.closed = False  # the client completed the subscription
+
+    def write(self, data_json: str) -> bool:
+        if self.closed or self._pending is not None:
+            return False
+        if self._websocket.application_state != WebSocketState.CONNECTED:
+            return False
+        sending = self._websocket.send_text(f"{self._prefix}{data_json}}}}}")
+        # Run the send without a task of its own: with room in the transport's buffer it
+        # completes at once, as in the bare floor's loop.
+        try:
+            waiting = sending.send(None)
+        except StopIteration:
+            return True
+        except Exception:
+            return False  # the socket is closing; its operation ends with it
+        # The transport is above its high-water mark (a slow reader): the message goes out when
+        # it drains, in the background, and later events wake the stream, which waits for this
+        # write and then coalesces into its bounded queue instead of buffering here.
+        self._pending = asyncio.ensure_future(self._finish(sending, waiting))
+        return True
+
+    async def _finish(self, sending: Coroutine[Any, Any, None], waiting: Any) -> None:
+        try:
+            while True:
+                try:
+                    if waiting is None:
+                        await asyncio.sleep(0)
+                    else:
+                        await asyncio.wait((waiting,))
+                except asyncio.CancelledError:
+                    sending.close()
+                    raise
+                try:
+                    waiting = sending.send(None)
+                except StopIteration:
+                    return
+        except Exception:  # the socket went away; its operation ends with it
+            pass
+        finally:
+            self._pending = None
+
+    async def settle(self) -> None:
+        pending = self._pending
+        if pending is not None:
+            await asyncio.wait((pending,))
+
+
+def _direct_socket(view: object, adapter: object) -> WebSocket | None:
+    """The Starlette socket under strawberry's adapter, when direct delivery is on."""
+    websocket = getattr(adapter, "ws", None)
+    if getattr(view, "direct_delivery", False) and isinstance(websocket, WebSocket):
+        return websocket
+    return None
+
+
+class _Outlets:
+    """The outlets of one connection's subscriptions by id, to close them when completed."""
+
+    def __init__(self) -> None:
+        self._by_id: weakref.WeakValueDictionary[str, SocketOutlet] = weakref.WeakValueDictionary()
+
+    @contextlib.contextmanager
+    def opening(self, websocket: WebSocket, envelope: dict[str, object]) -> Any:
+        """The outlet is the operation task's: the task copies the context when created."""
+        outlet = SocketOutlet(websocket, envelope)
+        self._by_id[str(envelope["id"])] = outlet
+        token = OUTLET.set(outlet)
+        try:
+            yield
+        finally:
+            OUTLET.reset(token)
+
+    def close(self, operation_id: str) -> None:
+        outlet = self._by_id.pop(operation_id, None)
+        if outlet is not None:
+            outlet.closed = True
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws with an outlet per subscription."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._outlets = _Outlets()
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        websocket = _direct_socket(self.view, self.websocket)
+        if websocket is None or message["id"] in self.operations:
+            await super().handle_subscribe(message)
+            return
+        with self._outlets.opening(websocket, {"id": message["id"], "type": "next"}):
+            await super().handle_subscribe(message)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        self._outlets.close(operation_id)
+        await super().cleanup_operation(operation_id)
+
+
+class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    """The legacy graphql-ws protocol with an outlet per subscription."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._outlets = _Outlets()
+
+    async def handle_start(self, message: StartMessage) -> None:
+        websocket = _direct_socket(self.view, self.websocket)
+        if websocket is None:
+            await super().handle_start(message)
+            return
+        if message["id"] in self.tasks:
+            # the protocol replaces an operation started under the same id: end it first, so
+            # ending it does not close the new one's outlet
+            await self.cleanup_operation(message["id"])
+        with self._outlets.opening(websocket, {"type": "data", "id": message["id"]}):
+            await super().handle_start(message)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        self._outlets.close(operation_id)
+        await super().cleanup_operation(operation_id)
