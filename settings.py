@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     redis_sharded_pubsub: bool = Field(
         False, description="SPUBLISH/SSUBSCRIBE (Redis 7+) instead of PUBLISH/SUBSCRIBE."
     )
+    redis_cluster: bool = Field(
+        False,
+        description="REDIS_URL names a node of a Redis Cluster (7+): events go by sharded "
+        "pub/sub to the primary owning each channel's slot, rate-limit counts to their key's.",
+    )
     host: str = Field("127.0.0.1", description="Interface to listen on.")
     port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
     auth_secret: SecretStr = Field(

@@ -79,7 +79,10 @@ def create_app(
     )
     schema = build_schema(settings.max_query_depth, introspection=settings.introspection)
     limiter = RateLimiter(
-        settings.redis_url, settings.rate_limit_per_minute, namespace=settings.mongodb_database
+        settings.redis_url,
+        settings.rate_limit_per_minute,
+        namespace=settings.mongodb_database,
+        cluster=settings.redis_cluster,
     )
     # First, so it times the whole operation and sees the errors as the client gets them.
     schema.extensions = (RequestTelemetry, *schema.extensions)
@@ -106,6 +109,7 @@ def create_app(
             settings.redis_url,
             settings.subscriber_queue_size,
             sharded=settings.redis_sharded_pubsub,
+            cluster=settings.redis_cluster,
         )
         await bus.connect()
         outbox = Outbox(

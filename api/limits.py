@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError
 from redis import asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
@@ -90,10 +91,17 @@ class BodySizeLimit:
 
 
 class RateLimiter:
-    def __init__(self, redis_url: str, per_minute: int, namespace: str = "") -> None:
+    def __init__(
+        self, redis_url: str, per_minute: int, namespace: str = "", *, cluster: bool = False
+    ) -> None:
         self.per_minute = per_minute
         self.namespace = namespace  # one deployment's counts apart from another's on one Redis
-        self._redis = aioredis.from_url(redis_url) if redis_url and per_minute > 0 else None
+        self._redis: aioredis.Redis | RedisCluster | None = None
+        if redis_url and per_minute > 0:
+            # In a cluster a subject's key lives on the node owning its slot; the client follows.
+            self._redis = (
+                RedisCluster.from_url(redis_url) if cluster else aioredis.from_url(redis_url)
+            )
 
     async def retry_after(self, subject: str, now: float | None = None) -> int | None:
         """Counts one operation of `subject`; the seconds to wait when over the limit."""

@@ -23,6 +23,7 @@ from subscriptions.direct import Direct, fan_out
 from subscriptions.events import RESYNC, encode
 from subscriptions.metrics import BUS_CONNECTED, BUS_PUBLISH_FAILURES, BUS_RESYNCS
 from subscriptions.redis_backend import ResilientRedisBackend
+from subscriptions.redis_cluster import ClusterRedisBackend
 
 log = logging.getLogger("bus")
 
@@ -175,8 +176,12 @@ def channels_of(done: Committed) -> list[str]:
     return channels
 
 
-def build_bus(redis_url: str, queue_size: int, *, sharded: bool = False) -> EventBus:
+def build_bus(
+    redis_url: str, queue_size: int, *, sharded: bool = False, cluster: bool = False
+) -> EventBus:
     """Redis pub/sub between processes; an in-memory bus for one process without Redis."""
+    if redis_url and cluster:
+        return EventBus(ClusterRedisBackend(redis_url), queue_size)
     if redis_url:
         return EventBus(ResilientRedisBackend(redis_url, sharded=sharded), queue_size)
     BUS_CONNECTED.set(1)

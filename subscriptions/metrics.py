@@ -25,3 +25,7 @@ BUS_DELIVERY_LAG = Histogram(
     "processes).",
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
+BUS_CLUSTER_NODES_DOWN = Gauge(
+    "bus_cluster_nodes_down",
+    "Primaries of the Redis Cluster the bus has no pub/sub link to (REDIS_CLUSTER only).",
+)

@@ -13,6 +13,7 @@ import pytest
 from db.embedded import EmbeddedMongo
 from settings import Settings
 from tests.support.client import GraphQLClient, token
+from tests.support.cluster import LocalCluster, cluster_support, local_cluster
 from tests.support.servers import REDIS_URL, TEST_KEYS, TEST_LIMITS, InProcessServer, in_process
 
 # Every log line of the run is searched for tokens, keys and full identifiers at the end.
@@ -38,6 +39,16 @@ def redis_url() -> str:
     if not _redis_answers():
         pytest.fail("no Redis on 127.0.0.1:6379 (.ci/run starts one; or run redis-server)")
     return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    """A Redis Cluster of three primaries of the tests' own, started when a test first asks."""
+    missing = cluster_support()
+    if missing:
+        pytest.skip(f"cannot start a Redis Cluster here: {missing}")
+    with local_cluster(tmp_path_factory.mktemp("redis-cluster")) as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")
