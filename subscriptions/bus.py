@@ -159,6 +159,8 @@ class EventBus(Broadcast):
     async def ready(self) -> str | None:
         """None when the bus works, else the reason it does not."""
         backend = self._backend
+        if isinstance(backend, ClusterRedisBackend):
+            return await backend.ready()
         if isinstance(backend, ResilientRedisBackend):
             try:
                 await asyncio.wait_for(backend.ping(), 2)

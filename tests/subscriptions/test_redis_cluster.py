@@ -199,3 +199,8 @@ async def test_a_slot_moved_to_another_node_takes_its_subscription_along(
         finally:
             _move_slot(redis_cluster, slot, target, source)
     redis_cluster.wait_ok()
+
+
+async def test_the_bus_is_ready_while_a_primary_answers(redis_cluster: LocalCluster) -> None:
+    async with _bus(redis_cluster) as bus:
+        assert await bus.ready() is None
