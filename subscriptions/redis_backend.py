@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from broadcaster import BroadcastBackend, Event
@@ -174,18 +175,25 @@ class ResilientRedisBackend(BroadcastBackend):
                 )
 
     def _offer(self, event: Event) -> None:
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
-            # The process cannot keep up: drop the backlog and have every channel resync.
-            log.warning("bus.redis.overflow", extra={"dropped": self._queue.qsize()})
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            for channel in list(self._channels):
-                self._queue.put_nowait(Event(channel, RESYNC))
+        offer_or_resync_all(self._queue, event, self._channels, "bus.redis.overflow")
 
     async def _close_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
             with contextlib.suppress(Exception):
                 await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+def offer_or_resync_all(
+    queue: asyncio.Queue[Event], event: Event, channels: Iterable[str], overflow: str
+) -> None:
+    """Queue a received message; when the process cannot keep up, drop the backlog and have
+    every channel resync instead (logged as `overflow`)."""
+    try:
+        queue.put_nowait(event)
+    except asyncio.QueueFull:
+        log.warning(overflow, extra={"dropped": queue.qsize()})
+        while not queue.empty():
+            queue.get_nowait()
+        for channel in list(channels):
+            queue.put_nowait(Event(channel, RESYNC))

@@ -34,8 +34,8 @@ from subscriptions.cluster_map import (
     seed_address,
     slot_map_from_shards,
 )
-from subscriptions.events import RESYNC
 from subscriptions.metrics import BUS_CLUSTER_NODES_DOWN, BUS_CONNECTED
+from subscriptions.redis_backend import offer_or_resync_all
 
 log = logging.getLogger("bus.redis.cluster")
 
@@ -158,15 +158,7 @@ class ClusterRedisBackend(BroadcastBackend):
     # What the links report (cluster_link.Hub).
 
     def offer(self, event: Event) -> None:
-        try:
-            self._queue.put_nowait(event)
-        except asyncio.QueueFull:
-            # The process cannot keep up: drop the backlog and have every channel resync.
-            log.warning("bus.redis.cluster.overflow", extra={"dropped": self._queue.qsize()})
-            while not self._queue.empty():
-                self._queue.get_nowait()
-            for channel in list(self._channels):
-                self._queue.put_nowait(Event(channel, RESYNC))
+        offer_or_resync_all(self._queue, event, self._channels, "bus.redis.cluster.overflow")
 
     def link_changed(self) -> None:
         down = sum(not link.connected for link in self._links.values())
