@@ -37,7 +37,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from bench_procs import EmbeddedMongoProcess, import_service, rss_mib
+from bench_procs import (
+    EmbeddedMongoProcess,
+    cpu_seconds,
+    import_service,
+    rss_mib,
+    self_cpu_seconds,
+)
 from bench_stats import percentile
 from delivery_rig import (
     CLIENT_PROCESSES,
@@ -196,7 +202,13 @@ async def db_write_times(mongo_uri: str, samples: int, outbox: bool = True) -> l
 
 
 async def mixed(
-    api: Api, token: str, members: list[str], subscribers: int, rate: int, seconds: float
+    api: Api,
+    token: str,
+    members: list[str],
+    subscribers: int,
+    rate: int,
+    seconds: float,
+    pids: dict[str, int],
 ) -> dict[str, Any]:
     per_member = max(1, subscribers // len(members))
     sockets = [m for m in members for _ in range(per_member)][:subscribers]
@@ -219,6 +231,9 @@ async def mixed(
         # Open loop at `rate`, but at most IN_FLIGHT purchases outstanding: a slot that finds
         # them all busy is skipped (and counted), so latency is not a client-side queue.
         total = int(rate * seconds)
+        watched = {**pids, **{f"clients{n}": p.pid or 0 for n, p in enumerate(group.processes)}}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
+        self_before = self_cpu_seconds()
         start = time.monotonic()
         tasks: set[asyncio.Task[None]] = set()
         for i in range(total):
@@ -233,6 +248,8 @@ async def mixed(
             task.add_done_callback(tasks.discard)
         await asyncio.gather(*tasks)
         elapsed = time.monotonic() - start
+        cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in watched.items()}
+        cpu["purchaser (this process)"] = self_cpu_seconds() - self_before
         await asyncio.sleep(3.0)
         records = await asyncio.to_thread(group.collect)
     # check every socket: versions only go up; each purchase of its member arrived
@@ -267,6 +284,8 @@ async def mixed(
         "lost": lost,
         "coalesced": coalesced,
         "sockets": len(sockets),
+        "cpu": cpu,
+        "elapsed": elapsed,
     }
 
 
@@ -444,6 +463,8 @@ async def run(sizes: Sizes, quick: bool, phases: set[str]) -> None:
                     sizes.mixed_subscribers,
                     sizes.mixed_rate,
                     sizes.mixed_seconds,
+                    {"api": api_proc.process.pid, "mongo": mongo.pid}
+                    | ({"redis": redis.process.pid} if redis.process else {}),
                 )
                 lat: list[float] = result["latencies"]
                 say(
@@ -461,6 +482,10 @@ async def run(sizes: Sizes, quick: bool, phases: set[str]) -> None:
                         f"  minus the write p50  p50 {ms(percentile(lat, 50) - w50)}  p99 "
                         f"{ms(percentile(lat, 99) - w50)}  max {ms(max(lat) - w50)}"
                     )
+                say(
+                    f"  CPU over the {result['elapsed']:.1f} s of purchases: "
+                    + ", ".join(f"{k} {v:.2f} s" for k, v in result["cpu"].items())
+                )
                 responses: list[float] = result["responses"]
                 say(
                     f"  mutation round trip  p50 {ms(percentile(responses, 50))}  p99 "
