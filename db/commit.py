@@ -191,16 +191,21 @@ class Writer:
         With `audit`, the change's audit record commits with it. `at` is the time the change is
         decided at (a scheduled run's time), given to `refine`; default now.
         """
-        if idem is not None:
-            earlier = await self._replay(idem)
-            if earlier is not None:
-                return earlier
+        # No look-up of the key first: the record's insert, last in the transaction, collides
+        # with a committed one (_KeyUsed), and a refusal is checked against the records below.
         for attempt in range(MAX_ATTEMPTS):
             try:
                 async with self._client.start_session() as session:
                     committed: Committed = await session.with_transaction(
                         lambda s: self._run(s, member_id, decide, idem, actor, audit, at)
                     )
+            except (DomainError, IdentifierTaken):
+                # A retry may be refused by the state its first run left (the points spent,
+                # the identifier claimed, the order recorded): the first answer wins.
+                earlier = await self._replay(idem) if idem is not None else None
+                if earlier is None:
+                    raise
+                return earlier
             except _VersionMoved:
                 # Jittered backoff, so a burst of writers on one member spreads out.
                 await asyncio.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
