@@ -11,6 +11,7 @@ transaction aborts and is run again on the winner's state. Events go out after t
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import random
@@ -35,7 +36,7 @@ from db.codec import (
     member_to_doc,
 )
 from db.notifications import Notifications
-from db.reads import MAX_MERGE_HOPS, identifier_key
+from db.reads import MAX_MERGE_HOPS, WRITES, Seen, identifier_key, writes_of
 from loyalty.changes import ENTRY_SLOTS, Outcome
 from loyalty.decisions.notice import Notice
 from loyalty.errors import DomainError, ErrorCode
@@ -183,22 +184,33 @@ class Writer:
         audit: AuditNote | None = None,
         *,
         at: datetime | None = None,
+        seen: Seen | None = None,
     ) -> Committed:
         """Run `decide` on the member's current state and commit its outcome atomically.
 
         `member_id` None creates a member (enrolment). A retried idempotency key returns the
         first result and changes nothing; DomainErrors from `decide` abort and propagate.
         With `audit`, the change's audit record commits with it. `at` is the time the change is
-        decided at (a scheduled run's time), given to `refine`; default now.
+        decided at (a scheduled run's time), given to `refine`; default now. `seen`: the member
+        as the caller read it just before (its checks), so the transaction need not read it
+        again; if anything wrote the member since, the change runs again on a fresh read.
         """
         # No look-up of the key first: the record's insert, last in the transaction, collides
         # with a committed one (_KeyUsed), and a refusal is checked against the records below.
         for attempt in range(MAX_ATTEMPTS):
             try:
+                run = functools.partial(
+                    self._run,
+                    member_id=member_id,
+                    decide=decide,
+                    idem=idem,
+                    actor=actor,
+                    audit=audit,
+                    at=at,
+                    seen=seen,
+                )
                 async with self._client.start_session() as session:
-                    committed: Committed = await session.with_transaction(
-                        lambda s: self._run(s, member_id, decide, idem, actor, audit, at)
-                    )
+                    committed: Committed = await session.with_transaction(run)
             except (DomainError, IdentifierTaken):
                 # A retry may be refused by the state its first run left (the points spent,
                 # the identifier claimed, the order recorded): the first answer wins.
@@ -207,6 +219,7 @@ class Writer:
                     raise
                 return earlier
             except _VersionMoved:
+                seen = None  # what the caller read is out of date: read in the transaction
                 # Jittered backoff, so a burst of writers on one member spreads out.
                 await asyncio.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
                 continue
@@ -228,8 +241,9 @@ class Writer:
             if done.notices and self._on_notices is not None:
                 await self._on_notices(done)
 
-    def _doc(self, member: Member) -> Doc:
+    def _doc(self, member: Member, writes: int) -> Doc:
         doc = member_to_doc(member)
+        doc[WRITES] = writes
         if self._schedule is not None:
             doc["dueAt"] = self._schedule(member)
         return doc
@@ -269,10 +283,16 @@ class Writer:
         actor: str,
         audit: AuditNote | None = None,
         at: datetime | None = None,
+        seen: Seen | None = None,
     ) -> Committed:
         c = self._c
         before: Member | None = None
-        if member_id is not None:
+        writes: int | None = None
+        if seen is not None and seen.address == member_id and seen.writes is not None:
+            # Read just before the transaction: the replace filters on its write count, so a
+            # write meanwhile (a quiet one too) makes this change run again on a fresh read.
+            before, writes = seen.member, seen.writes
+        elif member_id is not None:
             doc = await c.members.find_one({"_id": member_id}, session=session)
             for _ in range(MAX_MERGE_HOPS):
                 # A write addressed to a merged member applies to its survivor; read in the
@@ -282,13 +302,13 @@ class Writer:
                 doc = await c.members.find_one({"_id": doc["mergedInto"]}, session=session)
             if doc is None or doc.get("mergedInto"):
                 raise DomainError(ErrorCode.NOT_FOUND, "no such member", ("input", "memberId"))
-            before = member_from_doc(doc)
+            before, writes = member_from_doc(doc), writes_of(doc)
         tx = TxReads(c, session)
         outcome = await decide(before, tx)
         now = datetime.now(UTC)
         # Entries of a write addressed to a merged member say so: an unmerge gives them back.
         via = member_id if before is not None and member_id != before.id else None
-        committed = await self._apply(session, before, outcome, actor, now, at or now, via)
+        committed = await self._apply(session, before, writes, outcome, actor, now, at or now, via)
         related: list[Committed] = []
         for other in outcome.related:
             doc = await c.members.find_one({"_id": other.member_id}, session=session)
@@ -298,7 +318,9 @@ class Writer:
             earlier = await tx.entries_for_order(them.id, other.order_id) if other.order_id else []
             theirs = other.apply(them, earlier)
             if theirs is not None:
-                related.append(await self._apply(session, them, theirs, actor, now, at or now))
+                related.append(
+                    await self._apply(session, them, writes_of(doc), theirs, actor, now, at or now)
+                )
         committed = replace(committed, related=tuple(related))
         if audit is not None and not committed.quiet:
             reason = audit.reason or next((e.reason for e in committed.entries if e.reason), None)
@@ -316,25 +338,30 @@ class Writer:
         self,
         session: AsyncClientSession,
         before: Member | None,
+        writes: int | None,
         outcome: Outcome,
         actor: str,
         now: datetime,
         at: datetime,
         via: str | None = None,
     ) -> Committed:
-        """Write one member's outcome: the member, identifiers, entries, marks, rewards."""
+        """Write one member's outcome: the member, identifiers, entries, marks, rewards.
+        `writes` is the stored write count `before` was read with (None: not stored yet)."""
         c = self._c
         if self._refine is not None:
             outcome = self._refine(before, outcome, at)
         after = outcome.member
         quiet = not outcome.changes
         if before is None:
-            await c.members.insert_one(self._doc(after), session=session)
+            await c.members.insert_one(self._doc(after, 1), session=session)
         else:
             step = 0 if quiet else 1
             assert after.version == before.version + step, "a change raises the version by one"
+            current: Doc = {"_id": before.id, "version": before.version}
+            if writes is not None:
+                current[WRITES] = writes
             moved = await c.members.replace_one(
-                {"_id": before.id, "version": before.version}, self._doc(after), session=session
+                current, self._doc(after, (writes or 0) + 1), session=session
             )
             if moved.matched_count != 1:
                 raise _VersionMoved()

@@ -1,12 +1,19 @@
 """The write path's edges: a retry is recognised inside the transaction (no look-up before it),
-so a retry the current state would refuse still gets the first answer."""
+so a retry the current state would refuse still gets the first answer; a write starts from the
+member its checks read, and runs again on a fresh read when anything wrote the member since."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
+from datetime import UTC, datetime
 
+from db.commit import TxReads
+from loyalty.changes import Outcome, advance
+from loyalty.model import ChangeKind, Member
 from tests.support.client import GraphQLClient
 from tests.support.operations import ENROLL, REDEEM, enroll, purchase
+from tests.support.servers import InProcessServer
 
 MEMBER_STATE = """
 query($id: ID!) {
@@ -75,3 +82,77 @@ async def test_a_retried_enrolment_whose_identifier_is_now_claimed_gets_the_firs
     unkeyed = {k: v for k, v in payload.items() if k != "idempotencyKey"}
     taken = (await client.data(ENROLL, {"input": unkeyed}))["enrollMember"]
     assert [e["code"] for e in taken["userErrors"]] == ["IDENTIFIER_TAKEN"]
+
+
+def _renamed(starts: list[Member], name: str) -> object:
+    """A profile change that records the member it was decided on."""
+
+    async def decide(member: Member | None, _: TxReads) -> Outcome:
+        assert member is not None
+        starts.append(member)
+        after = replace(member, profile=replace(member.profile, first_name=name))
+        changes = [ChangeKind.PROFILE_UPDATED]
+        return Outcome(advance(member, after, changes, datetime.now(UTC)), tuple(changes))
+
+    return decide
+
+
+async def _quiet_mark(member: Member | None, _: TxReads) -> Outcome:
+    """Bookkeeping without a new version, the kind of write a version filter cannot see."""
+    assert member is not None
+    counters = {**member.counters, "TEST:quiet": 1}
+    return Outcome(replace(member, counters=counters), ())
+
+
+async def test_a_write_starts_from_the_member_its_checks_read(
+    server: InProcessServer, client: GraphQLClient
+) -> None:
+    member = await enroll(client)
+    s = server.services
+    seen = await s.reads.seen_member(member["id"])
+    assert seen is not None and seen.writes == 1
+    starts: list[Member] = []
+    done = await s.writer.commit(member["id"], _renamed(starts, "Ada"), None, "test", seen=seen)
+    assert starts == [seen.member] and starts[0] is seen.member  # decided once, no second read
+    assert done.member.version == member["version"] + 1
+    again = await s.reads.seen_member(member["id"])
+    assert again is not None and again.writes == 2
+    assert again.member.profile.first_name == "Ada"
+
+
+async def test_a_quiet_write_after_the_read_is_kept_by_a_write_that_started_from_it(
+    server: InProcessServer, client: GraphQLClient
+) -> None:
+    member = await enroll(client)
+    s = server.services
+    seen = await s.reads.seen_member(member["id"])
+    assert seen is not None
+    quiet = await s.writer.commit(member["id"], _quiet_mark, None, "test")
+    assert quiet.quiet and quiet.member.version == member["version"]  # same version
+    starts: list[Member] = []
+    done = await s.writer.commit(member["id"], _renamed(starts, "Bea"), None, "test", seen=seen)
+    assert [m.counters.get("TEST:quiet") for m in starts] == [None, 1]  # ran again, fresh
+    assert done.member.version == member["version"] + 1
+    stored = await s.reads.member(member["id"])
+    assert stored is not None
+    assert stored.counters.get("TEST:quiet") == 1 and stored.profile.first_name == "Bea"
+
+
+async def test_a_write_addressed_through_a_merge_done_after_the_read_lands_on_the_survivor(
+    server: InProcessServer, client: GraphQLClient
+) -> None:
+    survivor, merged = await enroll(client), await enroll(client)
+    s = server.services
+    seen = await s.reads.seen_member(merged["id"])  # read while still a member of its own
+    assert seen is not None and seen.member.id == merged["id"]
+    merge = """
+    mutation($input: MergeMembersInput!) { mergeMembers(input: $input) { userErrors { code } } }"""
+    payload = {"survivorId": survivor["id"], "mergedId": merged["id"], "reason": "same person"}
+    assert (await client.data(merge, {"input": payload}))["mergeMembers"]["userErrors"] == []
+    starts: list[Member] = []
+    done = await s.writer.commit(merged["id"], _renamed(starts, "Cai"), None, "test", seen=seen)
+    assert [m.id for m in starts] == [merged["id"], survivor["id"]]  # the tombstone moved on
+    assert done.member.id == survivor["id"]
+    tombstone = await s.reads.member(merged["id"])
+    assert tombstone is not None and tombstone.merged_into == survivor["id"]
+    assert tombstone.profile.first_name != "Cai"
