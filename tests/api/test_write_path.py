@@ -8,7 +8,7 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from db.commit import TxReads
+from db.commit import Committed, Decide, IdempotencyKey, TxReads, Writer
 from loyalty.changes import Outcome, advance
 from loyalty.model import ChangeKind, Member
 from tests.support.client import GraphQLClient
@@ -84,7 +84,7 @@ async def test_a_retried_enrolment_whose_identifier_is_now_claimed_gets_the_firs
     assert [e["code"] for e in taken["userErrors"]] == ["IDENTIFIER_TAKEN"]
 
 
-def _renamed(starts: list[Member], name: str) -> object:
+def _renamed(starts: list[Member], name: str) -> Decide:
     """A profile change that records the member it was decided on."""
 
     async def decide(member: Member | None, _: TxReads) -> Outcome:
@@ -156,3 +156,44 @@ async def test_a_write_addressed_through_a_merge_done_after_the_read_lands_on_th
     tombstone = await s.reads.member(merged["id"])
     assert tombstone is not None and tombstone.merged_into == survivor["id"]
     assert tombstone.profile.first_name != "Cai"
+
+
+async def test_a_write_whose_member_moved_after_the_read_runs_again_on_the_new_version(
+    server: InProcessServer, client: GraphQLClient
+) -> None:
+    member = await enroll(client)
+    s = server.services
+    seen = await s.reads.seen_member(member["id"])
+    assert seen is not None
+    await purchase(client, member["id"], "10.00")  # version + 1, its event staged meanwhile
+    starts: list[Member] = []
+    done = await s.writer.commit(member["id"], _renamed(starts, "Eve"), None, "test", seen=seen)
+    assert [m.version for m in starts] == [member["version"], member["version"] + 1]
+    assert done.member.version == member["version"] + 2
+    assert done.member.balance.available == 10
+
+
+async def test_a_server_without_bulk_write_gets_the_same_writes_one_command_each(
+    server: InProcessServer, client: GraphQLClient
+) -> None:
+    member = await enroll(client)
+    s = server.services
+    published: list[Committed] = []
+
+    async def publish(done: Committed) -> None:
+        published.append(done)
+
+    writer = Writer(server.app.state.mongo, s.reads.collections, publish, one_command=False)
+    seen = await s.reads.seen_member(member["id"])
+    await writer.commit(member["id"], _quiet_mark, None, "test")  # the read is now stale
+    key = IdempotencyKey("test", "tester", uuid.uuid4().hex, "same request")
+    starts: list[Member] = []
+    first = await writer.commit(member["id"], _renamed(starts, "Flo"), key, "test", seen=seen)
+    again = await writer.commit(member["id"], _renamed(starts, "Flo"), key, "test")
+    assert len(starts) == 3  # the stale start, its rerun, and the retry refused by its key
+    assert again.replayed and again.member.version == first.member.version
+    assert again.member.profile == first.member.profile  # the stored answer (times to the ms)
+    assert published == [first]
+    stored = await s.reads.member(member["id"])
+    assert stored is not None and stored.version == member["version"] + 1
+    assert stored.profile.first_name == "Flo" and stored.counters.get("TEST:quiet") == 1
