@@ -14,6 +14,7 @@ insert whose `_id` may already exist (the idempotency record).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from pymongo import AsyncMongoClient, DeleteMany, InsertOne, ReplaceOne, UpdateM
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import ClientBulkWriteException, DuplicateKeyError, PyMongoError
+from pymongo.results import UpdateResult
 
 Doc = dict[str, Any]
 BULK_WRITE_WIRE_VERSION = 25  # MongoDB 8.0
@@ -118,14 +120,29 @@ class WriteBatch:
                 # The command failed as a whole (a write conflict, say): raised as itself, so
                 # its TransientTransactionError label still makes with_transaction run again.
                 raise failed.error from failed
+            # A document that moved explains what failed after it (the winner's notification
+            # already there, say), as it does when each write goes alone and stops there.
+            done = failed.partial_result
+            _check_matched(writes, done.update_results if done is not None else {}, ran=False)
             for error in failed.details.get("writeErrors") or []:  # dicts, whatever the stubs say
                 refusal = writes[error["idx"]].on_duplicate
                 if error.get("code") == _DUPLICATE_KEY and refusal is not None:
                     raise refusal from None
             raise
-        for index, write in enumerate(writes):
-            if write.must_match is not None and result.update_results[index].matched_count < 1:
-                raise write.must_match
+        _check_matched(writes, result.update_results, ran=True)
+
+
+def _check_matched(writes: list[_Write], results: Mapping[int, UpdateResult], *, ran: bool) -> None:
+    """Raise the `must_match` of the first write that matched nothing; `ran`: every write ran
+    (otherwise those without a result did not, and say nothing)."""
+    for index, write in enumerate(writes):
+        if write.must_match is None:
+            continue
+        found = results.get(index)
+        if found is None and not ran:
+            continue
+        if found is None or found.matched_count < 1:
+            raise write.must_match
 
 
 async def _alone(write: _Write, session: AsyncClientSession) -> None:

@@ -369,8 +369,8 @@ class Writer:
     ) -> Committed:
         """Write one member's outcome: the member, identifiers, entries, marks, rewards.
         `writes` is the stored write count `before` was read with (None: not stored yet).
-        Identifier claims are written at once (a taken one refuses the change); the rest is
-        queued on `batch`."""
+        Identifier claims are written at once, after the member (a taken one refuses the
+        change); the rest is queued on `batch`."""
         c = self._c
         if self._refine is not None:
             outcome = self._refine(before, outcome, at)
@@ -390,6 +390,10 @@ class Writer:
             batch.insert(c.notifications, notice_to_doc(after.id, notice))
         if quiet:
             return Committed(after, (), (), None, None, quiet=True, notices=outcome.notices)
+        if before is not None and before.identifiers != after.identifiers:
+            # The member first: a change whose member moved on must run again, not find its
+            # own identifier claimed by the change that won.
+            await batch.send(session)
         await self._sync_identifiers(session, before, after, outcome.absorbs)
         entries = tuple(
             LedgerEntry(

@@ -4,6 +4,7 @@ member its checks read, and runs again on a fresh read when anything wrote the m
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from db.commit import Committed, Decide, IdempotencyKey, TxReads, Writer
 from loyalty.changes import Outcome, advance
 from loyalty.model import ChangeKind, Member
 from tests.support.client import GraphQLClient
-from tests.support.operations import ENROLL, REDEEM, enroll, purchase
+from tests.support.operations import ENROLL, REDEEM, enroll, purchase, unique_email
 from tests.support.servers import InProcessServer
 
 MEMBER_STATE = """
@@ -197,3 +198,22 @@ async def test_a_server_without_bulk_write_gets_the_same_writes_one_command_each
     stored = await s.reads.member(member["id"])
     assert stored is not None and stored.version == member["version"] + 1
     assert stored.profile.first_name == "Flo" and stored.counters.get("TEST:quiet") == 1
+
+
+LINK = """
+mutation Link($input: LinkIdentifierInput!) {
+  linkIdentifier(input: $input) { member { version } userErrors { code } }
+}"""
+
+
+async def test_concurrent_links_of_one_value_to_one_member_all_succeed(
+    client: GraphQLClient,
+) -> None:
+    """A link whose member moved on must run again before it claims the identifier: else it
+    finds the value claimed by the link that won, for this same member."""
+    member = await enroll(client)
+    body = {"memberId": member["id"], "identifier": {"kind": "EMAIL", "value": unique_email()}}
+    answers = await asyncio.gather(*(client.data(LINK, {"input": body}) for _ in range(4)))
+    assert [a["linkIdentifier"]["userErrors"] for a in answers] == [[]] * 4
+    versions = sorted(a["linkIdentifier"]["member"]["version"] for a in answers)
+    assert versions == [member["version"] + n for n in (1, 2, 3, 4)]

@@ -92,3 +92,21 @@ async def test_an_insert_of_an_existing_id_raises_what_the_caller_asked(
             await session.with_transaction(batch.send)
     assert await a.count_documents({}) == 0
     assert [d async for d in b.find()] == [{"_id": "key"}]
+
+
+async def test_a_document_that_moved_explains_a_failure_after_it(
+    client: AsyncMongoClient[Doc], settings: Settings, one_command: bool
+) -> None:
+    """The writer's case: a concurrent change committed the member and its notification; this
+    change's replace matches nothing and its notification collides: it must run again."""
+    db = client[settings.mongodb_database]
+    a, b = db[f"batch_a_{uuid.uuid4().hex[:6]}"], db[f"batch_b_{uuid.uuid4().hex[:6]}"]
+    await a.insert_one({"_id": 1, "v": 2})
+    await b.insert_one({"_id": "1:notice"})
+    batch = WriteBatch(client, one_command=one_command)
+    batch.replace(a, {"_id": 1, "v": 1}, {"v": 2}, must_match=_Moved())
+    batch.insert(b, {"_id": "1:notice"})  # no on_duplicate: a collision of its own is a fault
+    with pytest.raises(_Moved):
+        async with client.start_session() as session:
+            await session.with_transaction(batch.send)
+    assert [d async for d in b.find()] == [{"_id": "1:notice"}]
