@@ -22,6 +22,7 @@ from api.telemetry import RequestTelemetry, WebSocketGauge
 from api.transport import GraphQLTransport
 from api.web import web_routes
 from db import crypto
+from db.batch import supports_one_command
 from db.client import collections, connect, ensure_indexes
 from db.commit import Writer
 from db.jobs import JobRunner, running
@@ -128,6 +129,7 @@ def create_app(
             schedule=lambda m: scheduled(m, program),
             refine=lambda before, outcome, now: observe(before, outcome, program, now),
             on_notices=NoticePublisher(bus),
+            one_command=await supports_one_command(client),
         )
         services = Services(
             program=program,

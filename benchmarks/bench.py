@@ -1,6 +1,6 @@
 """Benchmarks of the member-state API against the floor of its own database driver.
 
-    .venv/bin/python benchmarks/bench.py [--quick]
+    .venv/bin/python benchmarks/bench.py [--quick] [--phases acb]
 
 Starts its own embedded Mongo-wire server (in memory) and its own `app.py serve` process on a
 free loopback port, seeds members through the GraphQL API, then measures and prints:
@@ -15,6 +15,7 @@ free loopback port, seeds members through the GraphQL API, then measures and pri
 (a) and (c) run against an API process with the in-memory bus, (b) against a second one with
 the Redis bus (in-memory when Redis does not answer; the output says which). Everything is
 stopped at the end, on error and on Ctrl-C. Server logs of the last run: benchmarks/out/.
+`--phases c` runs only the purchase phase (after the seeding), for a write-path change.
 """
 
 from __future__ import annotations
@@ -1022,53 +1023,75 @@ async def run(p: Params, args: argparse.Namespace, owned: Owned) -> None:
             f"seeded {len(ids)} members through enrollMember ({p.seed_clients} clients) in "
             f"{took:.1f} s = {len(ids) / took:.0f}/s"
         )
-        reads = await bench_reads(p, service.port, token, ids, client[DATABASE]["members"], meter)
-        writes = await bench_writes(p, service.port, token, ids, client, meter, run_id)
-        stop_service(owned, service)
-
-        bus = f"Redis {REDIS_URL}" if redis else "in-memory (Redis not reachable)"
-        config = ServiceConfig(
-            uri,
-            DATABASE,
-            REDIS_URL if redis else "",
-            "redis-bus" if redis else "memory-bus-b",
-            secret,
+        phases = set(args.phases)
+        reads = (
+            await bench_reads(p, service.port, token, ids, client[DATABASE]["members"], meter)
+            if "a" in phases
+            else None
         )
-        service = start_service(owned, config)
-        meter.api_pid = service.pid
-        meter.redis_pid = find_process("redis-server") if redis else None
-        pushes = await bench_pushes(p, service, bus, token, ids, meter)
+        writes = (
+            await bench_writes(p, service.port, token, ids, client, meter, run_id)
+            if "c" in phases
+            else None
+        )
         stop_service(owned, service)
+        pushes = None
+        if "b" in phases:
+            bus = f"Redis {REDIS_URL}" if redis else "in-memory (Redis not reachable)"
+            config = ServiceConfig(
+                uri,
+                DATABASE,
+                REDIS_URL if redis else "",
+                "redis-bus" if redis else "memory-bus-b",
+                secret,
+            )
+            service = start_service(owned, config)
+            meter.api_pid = service.pid
+            meter.redis_pid = find_process("redis-server") if redis else None
+            pushes = await bench_pushes(p, service, bus, token, ids, meter)
+            stop_service(owned, service)
         summary(reads, writes, pushes)
     finally:
         await client.close()
 
 
-def summary(reads: ReadFigures, writes: WriteFigures, pushes: PushFigures) -> None:
-    a, af, c, cf = reads.api, reads.floor, writes.api, writes.floor
+def summary(
+    reads: ReadFigures | None, writes: WriteFigures | None, pushes: PushFigures | None
+) -> None:
     say("\nSUMMARY  ((a) and (c): in-memory bus; (b): see bus)")
-    say(
-        f"(a) read   GraphQL {a.rate:8.1f}/s p50 {ms(a.p50)} p99 {ms(a.p99)} ms | driver "
-        f"{af.rate:8.1f}/s p50 {ms(af.p50)} p99 {ms(af.p99)} ms | throughput ratio "
-        f"{ratio(a.rate, af.rate)}, p50 ratio {ratio(a.p50, af.p50)}"
-    )
-    say(
-        f"(c) write  GraphQL {c.rate:8.1f}/s p50 {ms(c.p50)} p99 {ms(c.p99)} ms | driver "
-        f"{cf.rate:8.1f}/s p50 {ms(cf.p50)} p99 {ms(cf.p99)} ms | throughput ratio "
-        f"{ratio(c.rate, cf.rate)}, p50 ratio {ratio(c.p50, cf.p50)}"
-    )
-    say(
-        f"(b) push   first p50 {ms(percentile(pushes.first, 50))} p99 "
-        f"{ms(percentile(pushes.first, 99))} max {ms(max(pushes.first, default=math.nan))} ms | "
-        f"last p50 {ms(percentile(pushes.last, 50))} p99 {ms(percentile(pushes.last, 99))} max "
-        f"{ms(max(pushes.last, default=math.nan))} ms | {pushes.subscribers} sockets, "
-        f"{pushes.missing} missing, bus {pushes.bus}"
-    )
+    if reads is not None:
+        a, af = reads.api, reads.floor
+        say(
+            f"(a) read   GraphQL {a.rate:8.1f}/s p50 {ms(a.p50)} p99 {ms(a.p99)} ms | driver "
+            f"{af.rate:8.1f}/s p50 {ms(af.p50)} p99 {ms(af.p99)} ms | throughput ratio "
+            f"{ratio(a.rate, af.rate)}, p50 ratio {ratio(a.p50, af.p50)}"
+        )
+    if writes is not None:
+        c, cf = writes.api, writes.floor
+        say(
+            f"(c) write  GraphQL {c.rate:8.1f}/s p50 {ms(c.p50)} p99 {ms(c.p99)} ms | driver "
+            f"{cf.rate:8.1f}/s p50 {ms(cf.p50)} p99 {ms(cf.p99)} ms | throughput ratio "
+            f"{ratio(c.rate, cf.rate)}, p50 ratio {ratio(c.p50, cf.p50)}"
+        )
+    if pushes is not None:
+        say(
+            f"(b) push   first p50 {ms(percentile(pushes.first, 50))} p99 "
+            f"{ms(percentile(pushes.first, 99))} max "
+            f"{ms(max(pushes.first, default=math.nan))} ms | last p50 "
+            f"{ms(percentile(pushes.last, 50))} p99 {ms(percentile(pushes.last, 99))} max "
+            f"{ms(max(pushes.last, default=math.nan))} ms | {pushes.subscribers} sockets, "
+            f"{pushes.missing} missing, bus {pushes.bus}"
+        )
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a < 60 s smoke run, fewer figures")
+    parser.add_argument(
+        "--phases",
+        default="acb",
+        help="which phases to run, e.g. c for the purchases only (default: all)",
+    )
     args = parser.parse_args()
     p = QUICK if args.quick else FULL
     owned = Owned()

@@ -142,10 +142,11 @@ async def run(args: argparse.Namespace) -> None:
             }
             for member_id, (label, kept, reversed_) in shapes.items():
                 began = time.perf_counter()
-                found = await services.reads.member(member_id)
-                assert found is not None
-                grown, entries = history(found, services, kept, reversed_)
-                doc = services.writer._doc(grown)
+                seen = await services.reads.seen_member(member_id)
+                assert seen is not None
+                grown, entries = history(seen.member, services, kept, reversed_)
+                # Written like any change: its write count goes up (db/reads.py WRITES).
+                doc = services.writer._doc(grown, (seen.writes or 0) + 1)
                 await c.members.replace_one({"_id": member_id}, doc)
                 for chunk in range(0, len(entries), 2000):
                     batch = entries[chunk : chunk + 2000]

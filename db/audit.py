@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo.asynchronous.client_session import AsyncClientSession
-
 from db import ids
 from db.client import Collections, Doc
 
@@ -74,15 +72,9 @@ def _record(d: Doc) -> AuditRecord:
     )
 
 
-async def record_change(
-    c: Collections,
-    session: AsyncClientSession,
-    note: AuditNote,
-    member_id: str,
-    details: dict[str, Any],
-    at: datetime,
-) -> None:
-    await c.audit.insert_one(_doc(note, member_id, "OK", details, at), session=session)
+def change_doc(note: AuditNote, member_id: str, details: dict[str, Any], at: datetime) -> Doc:
+    """A committed change's record, for the writer to insert in the change's transaction."""
+    return _doc(note, member_id, "OK", details, at)
 
 
 async def record_outcome(

@@ -11,6 +11,7 @@ transaction aborts and is run again on the winner's state. Events go out after t
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import random
@@ -24,7 +25,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from db import guests, ids
-from db.audit import AuditNote, record_change
+from db.audit import AuditNote, change_doc
+from db.batch import WriteBatch
 from db.client import Collections, Doc
 from db.codec import (
     entry_from_doc,
@@ -34,8 +36,8 @@ from db.codec import (
     member_from_doc,
     member_to_doc,
 )
-from db.notifications import Notifications
-from db.reads import MAX_MERGE_HOPS, identifier_key
+from db.notifications import notice_to_doc
+from db.reads import MAX_MERGE_HOPS, WRITES, Seen, identifier_key, writes_of
 from loyalty.changes import ENTRY_SLOTS, Outcome
 from loyalty.decisions.notice import Notice
 from loyalty.errors import DomainError, ErrorCode
@@ -163,8 +165,12 @@ class Writer:
         schedule: Schedule | None = None,
         refine: Refine | None = None,
         on_notices: OnCommit | None = None,
+        *,
+        one_command: bool = False,
     ) -> None:
         self._client = client
+        # The server takes bulkWrite (MongoDB 8.0+): a change's writes go in one command.
+        self._one_command = one_command
         self._c = c
         self._on_commit = on_commit
         self._stage = stage
@@ -172,7 +178,6 @@ class Writer:
         self._schedule = schedule
         self._refine = refine
         self._on_notices = on_notices
-        self._notifications = Notifications(c.notifications)
 
     async def commit(
         self,
@@ -183,25 +188,46 @@ class Writer:
         audit: AuditNote | None = None,
         *,
         at: datetime | None = None,
+        seen: Seen | None = None,
     ) -> Committed:
         """Run `decide` on the member's current state and commit its outcome atomically.
 
         `member_id` None creates a member (enrolment). A retried idempotency key returns the
         first result and changes nothing; DomainErrors from `decide` abort and propagate.
         With `audit`, the change's audit record commits with it. `at` is the time the change is
-        decided at (a scheduled run's time), given to `refine`; default now.
+        decided at (a scheduled run's time), given to `refine`; default now. `seen`: the member
+        as the caller read it just before (its checks), so the transaction need not read it
+        again; if anything wrote the member since, the change runs again on a fresh read.
         """
-        if idem is not None:
-            earlier = await self._replay(idem)
-            if earlier is not None:
-                return earlier
+        # No look-up of the key first: the record's insert, last in the transaction, collides
+        # with a committed one (_KeyUsed), and a refusal is checked against the records below.
         for attempt in range(MAX_ATTEMPTS):
             try:
-                async with self._client.start_session() as session:
-                    committed: Committed = await session.with_transaction(
-                        lambda s: self._run(s, member_id, decide, idem, actor, audit, at)
-                    )
+                run = functools.partial(
+                    self._run,
+                    member_id=member_id,
+                    decide=decide,
+                    idem=idem,
+                    actor=actor,
+                    audit=audit,
+                    at=at,
+                    seen=seen,
+                )
+                # A session of its own, with nothing before the transaction to be causally
+                # after; causal consistency would only add afterClusterTime to the first
+                # command of a retried transaction, which the embedded server refuses on
+                # bulkWrite (MongoDB accepts it there).
+                async with self._client.start_session(causal_consistency=False) as session:
+                    committed: Committed = await session.with_transaction(run)
+            except (DomainError, IdentifierTaken):
+                # A retry may be refused by the state its first run left (the points spent,
+                # the identifier claimed, the order recorded): the first answer wins.
+                earlier = await self._replay(idem) if idem is not None else None
+                if earlier is None:
+                    raise
+                return earlier
             except _VersionMoved:
+                seen = None  # what the caller read is out of date: read in the transaction
                 # Jittered backoff, so a burst of writers on one member spreads out.
                 await asyncio.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
                 continue
@@ -223,8 +249,9 @@ class Writer:
             if done.notices and self._on_notices is not None:
                 await self._on_notices(done)
 
-    def _doc(self, member: Member) -> Doc:
+    def _doc(self, member: Member, writes: int) -> Doc:
         doc = member_to_doc(member)
+        doc[WRITES] = writes
         if self._schedule is not None:
             doc["dueAt"] = self._schedule(member)
         return doc
@@ -264,10 +291,17 @@ class Writer:
         actor: str,
         audit: AuditNote | None = None,
         at: datetime | None = None,
+        seen: Seen | None = None,
     ) -> Committed:
         c = self._c
+        batch = WriteBatch(self._client, one_command=self._one_command)
         before: Member | None = None
-        if member_id is not None:
+        writes: int | None = None
+        if seen is not None and seen.address == member_id and seen.writes is not None:
+            # Read just before the transaction: the replace filters on its write count, so a
+            # write meanwhile (a quiet one too) makes this change run again on a fresh read.
+            before, writes = seen.member, seen.writes
+        elif member_id is not None:
             doc = await c.members.find_one({"_id": member_id}, session=session)
             for _ in range(MAX_MERGE_HOPS):
                 # A write addressed to a merged member applies to its survivor; read in the
@@ -277,14 +311,18 @@ class Writer:
                 doc = await c.members.find_one({"_id": doc["mergedInto"]}, session=session)
             if doc is None or doc.get("mergedInto"):
                 raise DomainError(ErrorCode.NOT_FOUND, "no such member", ("input", "memberId"))
-            before = member_from_doc(doc)
+            before, writes = member_from_doc(doc), writes_of(doc)
         tx = TxReads(c, session)
         outcome = await decide(before, tx)
         now = datetime.now(UTC)
         # Entries of a write addressed to a merged member say so: an unmerge gives them back.
         via = member_id if before is not None and member_id != before.id else None
-        committed = await self._apply(session, before, outcome, actor, now, at or now, via)
+        committed = await self._apply(
+            session, batch, before, writes, outcome, actor, now, at or now, via
+        )
         related: list[Committed] = []
+        if outcome.related:
+            await batch.send(session)  # what the reads below see includes this change
         for other in outcome.related:
             doc = await c.members.find_one({"_id": other.member_id}, session=session)
             if doc is None:
@@ -293,49 +331,69 @@ class Writer:
             earlier = await tx.entries_for_order(them.id, other.order_id) if other.order_id else []
             theirs = other.apply(them, earlier)
             if theirs is not None:
-                related.append(await self._apply(session, them, theirs, actor, now, at or now))
+                related.append(
+                    await self._apply(
+                        session, batch, them, writes_of(doc), theirs, actor, now, at or now
+                    )
+                )
         committed = replace(committed, related=tuple(related))
         if audit is not None and not committed.quiet:
             reason = audit.reason or next((e.reason for e in committed.entries if e.reason), None)
             details: dict[str, object] = dict(outcome.details)
             details["version"] = committed.member.version
             details["points"] = sum(e.points for e in committed.entries)
-            await record_change(
-                c, session, replace(audit, reason=reason), committed.member.id, details, now
-            )
+            note = replace(audit, reason=reason)
+            batch.insert(c.audit, change_doc(note, committed.member.id, details, now))
         if idem is not None:
-            await self._record(session, idem, committed, now)
+            batch.insert(c.idempotency, self._record(idem, committed, now), on_duplicate=_KeyUsed())
+        await batch.send(session)
+        if self._stage is not None:
+            # Each member's change is its own event, staged with the commit that makes it; after
+            # the writes, so a change that moved on or a used key stages nothing.
+            for done in (committed, *committed.related):
+                if not done.quiet:
+                    await self._stage(session, done)
         return committed
 
     async def _apply(
         self,
         session: AsyncClientSession,
+        batch: WriteBatch,
         before: Member | None,
+        writes: int | None,
         outcome: Outcome,
         actor: str,
         now: datetime,
         at: datetime,
         via: str | None = None,
     ) -> Committed:
-        """Write one member's outcome: the member, identifiers, entries, marks, rewards."""
+        """Write one member's outcome: the member, identifiers, entries, marks, rewards.
+        `writes` is the stored write count `before` was read with (None: not stored yet).
+        Identifier claims are written at once, after the member (a taken one refuses the
+        change); the rest is queued on `batch`."""
         c = self._c
         if self._refine is not None:
             outcome = self._refine(before, outcome, at)
         after = outcome.member
         quiet = not outcome.changes
         if before is None:
-            await c.members.insert_one(self._doc(after), session=session)
+            batch.insert(c.members, self._doc(after, 1))
         else:
             step = 0 if quiet else 1
             assert after.version == before.version + step, "a change raises the version by one"
-            moved = await c.members.replace_one(
-                {"_id": before.id, "version": before.version}, self._doc(after), session=session
-            )
-            if moved.matched_count != 1:
-                raise _VersionMoved()
-        await self._notifications.insert(session, after.id, outcome.notices)
+            current: Doc = {"_id": before.id, "version": before.version}
+            if writes is not None:
+                current[WRITES] = writes
+            doc = self._doc(after, (writes or 0) + 1)
+            batch.replace(c.members, current, doc, must_match=_VersionMoved())
+        for notice in outcome.notices:
+            batch.insert(c.notifications, notice_to_doc(after.id, notice))
         if quiet:
             return Committed(after, (), (), None, None, quiet=True, notices=outcome.notices)
+        if before is not None and before.identifiers != after.identifiers:
+            # The member first: a change whose member moved on must run again, not find its
+            # own identifier claimed by the change that won.
+            await batch.send(session)
         await self._sync_identifiers(session, before, after, outcome.absorbs)
         entries = tuple(
             LedgerEntry(
@@ -361,8 +419,8 @@ class Writer:
             )
             for position, draft in enumerate(outcome.entries)
         )
-        if entries:
-            await c.ledger.insert_many([entry_to_doc(e) for e in entries], session=session)
+        for entry in entries:
+            batch.insert(c.ledger, entry_to_doc(entry))
         for mark in outcome.marks:
             fields: dict[str, Any] = {}
             if mark.reversed_by is not None:
@@ -372,22 +430,20 @@ class Writer:
             if mark.returned_points is not None:
                 fields["returnedPoints"] = mark.returned_points
             # By id alone: after a merge the entry may belong to the merged member.
-            await c.ledger.update_one({"_id": mark.entry_id}, {"$set": fields}, session=session)
+            batch.update_one(c.ledger, {"_id": mark.entry_id}, {"$set": fields})
         if outcome.released:
-            await c.ledger.update_many(
+            batch.update_many(
+                c.ledger,
                 {"memberId": after.id, "seq": {"$in": list(outcome.released)}},
                 {"$set": {"status": LedgerEntryStatus.AVAILABLE.value}},
-                session=session,
             )
         if outcome.joins_guests:
-            await c.guests.delete_many(
-                {"_id": {"$in": list(outcome.joins_guests)}}, session=session
-            )
+            batch.delete_many(c.guests, {"_id": {"$in": list(outcome.joins_guests)}})
         if outcome.absorbs is not None and outcome.adopt_rewards:
-            await c.issued_rewards.update_many(
+            batch.update_many(
+                c.issued_rewards,
                 {"_id": {"$in": list(outcome.adopt_rewards)}, "memberId": outcome.absorbs},
                 {"$set": {"memberId": after.id}},
-                session=session,
             )
         issued = None
         if outcome.issue is not None:
@@ -401,13 +457,11 @@ class Writer:
                 issued_at=draft.issued_at,
                 expires_at=draft.expires_at,
             )
-            await c.issued_rewards.insert_one(issued_to_doc(issued), session=session)
+            batch.insert(c.issued_rewards, issued_to_doc(issued))
         if outcome.used_reward is not None:
             issued = outcome.used_reward
-            await c.issued_rewards.replace_one(
-                {"_id": issued.id}, issued_to_doc(issued), session=session
-            )
-        committed = Committed(
+            batch.replace(c.issued_rewards, {"_id": issued.id}, issued_to_doc(issued))
+        return Committed(
             after,
             outcome.changes,
             entries,
@@ -416,10 +470,6 @@ class Writer:
             limit_reached=outcome.limit_reached,
             notices=outcome.notices,
         )
-        if self._stage is not None:
-            # Each member's change is its own event, staged with the commit that makes it.
-            await self._stage(session, committed)
-        return committed
 
     async def _sync_identifiers(
         self,
@@ -452,9 +502,8 @@ class Writer:
                 {"_id": identifier_key(kind, value), "memberId": after.id}, session=session
             )
 
-    async def _record(
-        self, session: AsyncClientSession, idem: IdempotencyKey, done: Committed, now: datetime
-    ) -> None:
+    def _record(self, idem: IdempotencyKey, done: Committed, now: datetime) -> Doc:
+        """The idempotency record: the key's scope, the request's hash and what to answer."""
         result = {
             "member": member_to_doc(done.member),
             "changes": [k.value for k in done.changes],
@@ -463,16 +512,10 @@ class Writer:
             "storeId": done.store_id,
             "limitReached": done.limit_reached,
         }
-        try:
-            await self._c.idempotency.insert_one(
-                {
-                    "_id": idem.record_id,
-                    "field": idem.field,
-                    "fingerprint": idem.fingerprint,
-                    "result": result,
-                    "createdAt": now,
-                },
-                session=session,
-            )
-        except DuplicateKeyError:
-            raise _KeyUsed() from None
+        return {
+            "_id": idem.record_id,
+            "field": idem.field,
+            "fingerprint": idem.fingerprint,
+            "result": result,
+            "createdAt": now,
+        }

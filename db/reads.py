@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from db import crypto
-from db.client import Collections
+from db.client import Collections, Doc
 from db.codec import entry_from_doc, hashed_match_key, issued_from_doc, member_from_doc
 from loyalty.changes import ENTRY_SLOTS
 from loyalty.model import IdentifierKind, IssuedReward, LedgerEntry, LedgerEntryKind, Member
@@ -20,6 +21,20 @@ def identifier_key(kind: IdentifierKind, value: str) -> str:
 
 
 MAX_MERGE_HOPS = 8  # merged into a member that was merged in turn, and so on
+
+# Stored on every member document: how often it was written, quiet writes (no new version)
+# included. A write that starts from a read made before its transaction filters on it, so it
+# applies only to the document it read (db/commit.py).
+WRITES = "writes"
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A live member as read before a write, for the write's transaction to start from."""
+
+    address: str  # the id the request named: itself, or a member merged into this one
+    member: Member
+    writes: int | None  # None: the document predates the count, so the write reads it again
 
 
 class Reads:
@@ -42,6 +57,17 @@ class Reads:
     async def live_member(self, member_id: str) -> Member | None:
         """The member an id leads to: itself, or the survivor its merge moved it to."""
         return await self.follow(await self.member(member_id))
+
+    async def seen_member(self, member_id: str) -> Seen | None:
+        """live_member, with what a write needs to start from it (Writer.commit's `seen`)."""
+        doc = await self._c.members.find_one({"_id": member_id})
+        for _ in range(MAX_MERGE_HOPS):
+            if doc is None or not doc.get("mergedInto"):
+                break
+            doc = await self._c.members.find_one({"_id": doc["mergedInto"]})
+        if doc is None or doc.get("mergedInto"):
+            return None
+        return Seen(member_id, member_from_doc(doc), writes_of(doc))
 
     async def follow(self, member: Member | None) -> Member | None:
         for _ in range(MAX_MERGE_HOPS):
@@ -105,6 +131,12 @@ class Reads:
     async def issued_reward(self, issued_id: str) -> IssuedReward | None:
         doc = await self._c.issued_rewards.find_one({"_id": issued_id})
         return issued_from_doc(doc) if doc else None
+
+
+def writes_of(doc: Doc) -> int | None:
+    """A member document's write count (WRITES), None when it predates the count."""
+    count = doc.get(WRITES)
+    return count if isinstance(count, int) else None
 
 
 async def stats_figures(c: Collections, start: datetime, end: datetime) -> Figures:

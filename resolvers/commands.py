@@ -15,6 +15,7 @@ from typing import Any
 from db import ids
 from db.audit import AuditNote
 from db.commit import Committed, IdempotencyKey, IdentifierTaken, TxReads, fingerprint
+from db.reads import Seen
 from loyalty import enrollment, purchases, rewards
 from loyalty.changes import Context, Outcome
 from loyalty.errors import DomainError, ErrorCode
@@ -80,6 +81,7 @@ class Commands:
         self._now = now
         self._request_id = request_id
         self._operation: str | None = None  # set by _authorise: what the audit trail names
+        self._seen: Seen | None = None  # set by _member: what the write can start from
 
     def _ctx(self, channel: Channel | None = None, store_id: str | None = None) -> Context:
         return Context(
@@ -106,19 +108,21 @@ class Commands:
         self, operation: str, member_id: str, store_id: str | None, *field: str
     ) -> Member:
         """The member addressed, checked in the contract's order: NOT_FOUND, then FORBIDDEN."""
-        member = (
-            await self._s.reads.live_member(member_id)
+        seen = (
+            await self._s.reads.seen_member(member_id)
             if ids.kind_of(member_id) == ids.MEMBER
             else None
         )
-        if member is None:
+        if seen is None:
             raise DomainError(
                 ErrorCode.NOT_FOUND, "no such member", ("input", *(field or ("memberId",)))
             )
+        member = seen.member
         # A merged member's id leads to its survivor; a token of the merged member still acts
         # for the person it now is.
         own = self._viewer.member_id == member_id
         await self._authorised(operation, member_id if own else member.id, store_id)
+        self._seen = seen
         return member
 
     async def _authorised(
@@ -163,9 +167,16 @@ class Commands:
         *,
         reason: str | None = None,
     ) -> Committed:
+        # The member _member read for the checks: the transaction starts from it (once).
+        seen, self._seen = self._seen, None
         try:
             return await self._s.writer.commit(
-                member_id, decide, idem, self._viewer.subject, self._audit_note(reason)
+                member_id,
+                decide,
+                idem,
+                self._viewer.subject,
+                self._audit_note(reason),
+                seen=seen,
             )
         except IdentifierTaken as taken:
             raise DomainError(
