@@ -340,7 +340,7 @@ async def recovery(
 # --------------------------------------------------------------------------- main
 
 
-async def run(sizes: Sizes, quick: bool, phases: set[str]) -> None:
+async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) -> None:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     say("delivery benchmark" + (" (--quick)" if quick else ""))
@@ -456,14 +456,25 @@ async def run(sizes: Sizes, quick: bool, phases: set[str]) -> None:
                     f"  database write (raw driver transaction, same shape): p50 {ms(w50)}  "
                     f"p99 {ms(percentile(writes, 99))}  max {ms(max(writes))}"
                 )
+                writer, pids = api, {"api": api_proc.process.pid}
+                if split:
+                    # purchases through a second API process; the sockets stay on the first
+                    writes_proc = api_server(mongo_uri, redis.url, secret)
+                    servers.append(writes_proc)
+                    writer = Api(http, writes_proc.port, token)
+                    writer.ws_url = api.ws_url
+                    pids = {"api (sockets)": api_proc.process.pid}
+                    pids["api (writes)"] = writes_proc.process.pid
+                    say("  purchases through a second API process; the sockets on the first")
                 result = await mixed(
-                    api,
+                    writer,
                     token,
                     members,
                     sizes.mixed_subscribers,
                     sizes.mixed_rate,
                     sizes.mixed_seconds,
-                    {"api": api_proc.process.pid, "mongo": mongo.pid}
+                    pids
+                    | {"mongo": mongo.pid}
                     | ({"redis": redis.process.pid} if redis.process else {}),
                 )
                 lat: list[float] = result["latencies"]
@@ -536,8 +547,13 @@ def main() -> None:
     parser.add_argument(
         "--phases", default="1234", help="which phases to run, e.g. 34 (default: all)"
     )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="mixed load: purchases through a second API process, sockets on the first",
+    )
     args = parser.parse_args()
-    asyncio.run(run(QUICK if args.quick else FULL, args.quick, set(args.phases)))
+    asyncio.run(run(QUICK if args.quick else FULL, args.quick, set(args.phases), args.split))
 
 
 if __name__ == "__main__":
