@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import sys
 import weakref
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
@@ -106,7 +106,7 @@ class _Outlets:
         self._by_id: weakref.WeakValueDictionary[str, SocketOutlet] = weakref.WeakValueDictionary()
 
     @contextlib.contextmanager
-    def opening(self, websocket: WebSocket, envelope: dict[str, object]) -> Any:
+    def opening(self, websocket: WebSocket, envelope: dict[str, object]) -> Iterator[None]:
         """The outlet is the operation task's: the task copies the context when created."""
         outlet = SocketOutlet(websocket, envelope)
         self._by_id[str(envelope["id"])] = outlet

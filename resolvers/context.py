@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from strawberry.dataloader import DataLoader
@@ -43,32 +44,26 @@ class Loaders:
     def __init__(self, reads: Reads, cache: bool = True) -> None:
         self._reads = reads
         self._cache = cache
-        self._member: DataLoader[str, Member | None] | None = None
-        self._issued: DataLoader[str, list[IssuedReward]] | None = None
 
-    @property
+    @cached_property
     def member(self) -> DataLoader[str, Member | None]:
-        if self._member is None:
-            reads = self._reads
+        reads = self._reads
 
-            async def load_members(ids: list[str]) -> Sequence[Member | None]:
-                found = await reads.members(ids)
-                return [found.get(i) for i in ids]
+        async def load_members(ids: list[str]) -> Sequence[Member | None]:
+            found = await reads.members(ids)
+            return [found.get(i) for i in ids]
 
-            self._member = DataLoader(load_members, cache=self._cache)
-        return self._member
+        return DataLoader(load_members, cache=self._cache)
 
-    @property
+    @cached_property
     def issued_rewards(self) -> DataLoader[str, list[IssuedReward]]:
-        if self._issued is None:
-            reads = self._reads
+        reads = self._reads
 
-            async def load_issued(ids: list[str]) -> Sequence[list[IssuedReward]]:
-                found = await reads.issued_rewards(ids)
-                return [found[i] for i in ids]
+        async def load_issued(ids: list[str]) -> Sequence[list[IssuedReward]]:
+            found = await reads.issued_rewards(ids)
+            return [found[i] for i in ids]
 
-            self._issued = DataLoader(load_issued, cache=self._cache)
-        return self._issued
+        return DataLoader(load_issued, cache=self._cache)
 
 
 @dataclass

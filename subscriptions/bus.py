@@ -124,7 +124,6 @@ class EventBus(Broadcast):
                 await self._backend.subscribe(channel)
             yield seat
         finally:
-            seat.direct = None
             holders = self._open.get(channel)
             if holders is not None:
                 holders.discard(seat)

@@ -85,7 +85,7 @@ def fan_out(message: str, seats: list[Subscription]) -> list[Subscription]:
     if event.member.merged_into is not None:
         return seats  # a tombstone: the stream moves its subscriber to the survivor
     wake: list[Subscription] = []
-    groups: dict[Hashable, list[Subscription]] = {}
+    groups: dict[Hashable, list[tuple[Subscription, Direct]]] = {}
     for seat in seats:
         if event.version <= seat.last:
             continue  # already sent (a duplicate publish, say by the outbox relay)
@@ -93,18 +93,16 @@ def fan_out(message: str, seats: list[Subscription]) -> list[Subscription]:
         if direct is None or event.version != seat.last + 1:
             wake.append(seat)  # a gap: the stream resyncs from the database
             continue
-        groups.setdefault(direct.renderer.key, []).append(seat)
+        groups.setdefault(direct.renderer.key, []).append((seat, direct))
     for group in groups.values():
-        direct = group[0].direct
-        assert direct is not None
-        data = direct.renderer.render(direct.wrap(event))
+        first = group[0][1]
+        data = first.renderer.render(first.wrap(event))
         if data is None:
-            wake.extend(group)
+            wake.extend(seat for seat, _ in group)
             continue
         written = 0
-        for seat in group:
-            outlet = seat.direct.outlet if seat.direct is not None else None
-            if outlet is not None and outlet.write(data):
+        for seat, direct in group:
+            if direct.outlet.write(data):
                 seat.last = event.version
                 written += 1
             else:
