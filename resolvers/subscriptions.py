@@ -41,6 +41,7 @@ async def member_updated(
     try:
         async for event in stream:
             yield _update_of(event)
+            del event  # not kept while the subscriber waits (a catch-up is its own)
     except DomainError as error:
         raise top_level(error) from None
     finally:

@@ -46,6 +46,7 @@ async def member_updates(
                 survivor_id = event.member.merged_into
                 break
             yield event
+            del event  # a catch-up is this subscriber's own: not kept while it waits
         if survivor_id is None:
             return
         survivor = await load(survivor_id)
@@ -74,6 +75,9 @@ async def _one_member(
                 since_version is not None and current.version > since_version
             ):
                 yield catch_up(current, since_version or 0)
+            # A subscriber waits for hours: its frame keeps no member it no longer needs
+            # (about 3 KiB decoded), only the seat and the version.
+            current = None
             while True:
                 # Parked, the bus sends the plain next versions itself and advances seat.last;
                 # it wakes this stream (unparked) with whatever else comes.
@@ -99,6 +103,7 @@ async def _one_member(
                 if fresh is not None:
                     since, seat.last = seat.last, fresh.version
                     yield catch_up(fresh, since)
+                    fresh = None
         finally:
             SUBSCRIPTIONS_OPEN.dec()
 

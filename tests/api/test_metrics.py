@@ -9,8 +9,11 @@ import logging
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+from websockets.typing import Subprotocol
 
-from api.logs import JsonFormatter
+from api.logs import JsonFormatter, request_id_var
 from telemetry.metrics import job_run, operation_label
 from tests.support.client import GraphQLClient, transport_ws
 from tests.support.operations import MEMBER_UPDATED, enroll, purchase
@@ -118,3 +121,35 @@ async def test_one_json_log_line_per_request_with_its_id_name_and_duration(
     assert line["operation_type"] == "query"
     assert line["duration_ms"] > 0
     assert line["error_codes"] == []
+
+
+async def test_a_socket_logs_under_the_request_id_of_its_handshake(
+    server: InProcessServer,
+) -> None:
+    """WebSockets to /graphql skip the HTTP layers (api/socket_path.py) but keep their id."""
+    seen: list[tuple[str, str | None]] = []
+
+    class Grab(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append((record.getMessage(), request_id_var.get()))
+
+    grab = Grab(level=logging.INFO)
+    logger = logging.getLogger("api")
+    logger.addHandler(grab)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        async with connect(
+            server.ws_url,
+            subprotocols=[Subprotocol("graphql-transport-ws")],
+            additional_headers={"x-request-id": "sock-probe-1"},
+        ) as ws:
+            payload = {"Authorization": "Bearer not-a-token"}
+            await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 10)
+    finally:
+        logger.removeHandler(grab)
+        logger.setLevel(previous)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+    assert ("auth.ws_rejected", "sock-probe-1") in seen
