@@ -148,8 +148,8 @@ class TxReads:
 
 Decide = Callable[[Member | None, TxReads], Awaitable[Outcome]]
 OnCommit = Callable[[Committed], Awaitable[None]]
-# Writes more documents inside the change's transaction (the outbox of subscriptions/outbox.py).
-Stage = Callable[[AsyncClientSession, Committed], Awaitable[None]]
+# Queues more documents on the change's writes (the outbox of subscriptions/outbox.py).
+Stage = Callable[[WriteBatch, Committed], None]
 Schedule = Callable[[Member], datetime | None]
 # Runs on every outcome before it is written (decisioning's observe: cadence, journeys).
 Refine = Callable[[Member | None, Outcome, datetime], Outcome]
@@ -346,13 +346,14 @@ class Writer:
             batch.insert(c.audit, change_doc(note, committed.member.id, details, now))
         if idem is not None:
             batch.insert(c.idempotency, self._record(idem, committed, now), on_duplicate=_KeyUsed())
-        await batch.send(session)
         if self._stage is not None:
-            # Each member's change is its own event, staged with the commit that makes it; after
-            # the writes, so a change that moved on or a used key stages nothing.
+            # Each member's change is its own event, written in the same command as the change
+            # (one more round trip per change otherwise). A change that moved on or a used key
+            # aborts the transaction, and its staged rows with it.
             for done in (committed, *committed.related):
                 if not done.quiet:
-                    await self._stage(session, done)
+                    self._stage(batch, done)
+        await batch.send(session)
         return committed
 
     async def _apply(

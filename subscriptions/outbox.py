@@ -13,7 +13,7 @@ member are relayed in version order.
 Why an outbox rather than change streams: it works on any Mongo-wire server (change streams need
 a replica set's oplog, and a watcher per process would publish every change once per process or
 need leader election and a stored resume token), it adds no latency to the normal path (the
-writer still publishes directly), and its cost is one small insert in the transaction and one
+writer still publishes directly), and its cost is one more write in the change's own command and one
 batched delete (measured in benchmarks/RESULTS.md).
 """
 
@@ -28,9 +28,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from db.batch import WriteBatch
 from db.commit import Committed
 from subscriptions.bus import EventBus, channels_of
 from subscriptions.events import encode
@@ -77,9 +77,10 @@ class Outbox:
         with contextlib.suppress(Exception):
             await self._delete_published()
 
-    async def stage(self, session: AsyncClientSession, done: Committed) -> None:
-        """Inside the change's transaction: the message to publish, committed with the change."""
-        await self._rows.insert_one(
+    def stage(self, batch: WriteBatch, done: Committed) -> None:
+        """Queued with the change's writes: the message to publish, committed with the change."""
+        batch.insert(
+            self._rows,
             {
                 "_id": row_id(done.member.id, done.member.version),
                 "memberId": done.member.id,
@@ -88,7 +89,6 @@ class Outbox:
                 "message": encode(done),
                 "createdAt": datetime.now(UTC),
             },
-            session=session,
         )
 
     async def after_commit(self, done: Committed) -> None:
