@@ -11,13 +11,17 @@ Everything is stopped at the end, on error and on Ctrl-C. Loops are bounded in c
  (1) fan-out: one purchase of one member with N subscribers; time from the event reaching
      Redis to each subscriber having it (first, p50, p99, last), vs the floor sending the same
      bytes to N raw sockets, and vs the API with DIRECT_DELIVERY=false (every event through
-     each socket's own operation). Also the server's RSS per idle subscription.
+     each socket's own operation).
  (2) GC: the same fan-out with GC_FREEZE=false GC_THRESHOLD0=0 (Python's defaults).
  (3) mixed load: S subscribers over M members, purchases at R/s for T s; push latency
      (mutation sent -> push received) p50/p99/max, and minus the database write time (a raw
      driver transaction of the same shape, measured in the same run); every version checked.
  (4) recovery: Redis stopped, purchases on K members, Redis started; time until every
      subscription has resynced and every changed member's subscribers have the new version.
+ (5) memory per idle socket: RSS growth / N of a server that served nothing before (a server
+     that held more sockets earlier reuses the memory they freed, which understates it): the
+     API with one subscription per socket, the API with connections but no subscription, and
+     the floor.
 """
 
 from __future__ import annotations
@@ -87,18 +91,16 @@ QUICK = Sizes((100, 400), 3, 400, 400, 200, 40, 3.0, 200, 20)
 
 
 async def fanout(
-    api: Api, server: Server, redis_url: str, arrivals: Arrivals, token: str, n: int, rounds: int
-) -> tuple[list[float], float, str]:
-    """Last-arrival times of `rounds` pushes to n subscribers of one member; RSS per socket."""
+    api: Api, redis_url: str, arrivals: Arrivals, token: str, n: int, rounds: int
+) -> tuple[list[float], str]:
+    """Last-arrival times of `rounds` pushes to n subscribers of one member."""
     member = (await api.enroll(1))[0]
     channel = f"member:{member}"
     await arrivals.watch(channel)
-    before = rss_mib(server.process.pid)
     lasts: list[float] = []
     sample = ""
     with clients("api", api.ws_url, token, [member] * n) as group:
         await asyncio.sleep(1.0)
-        per_socket_kib = (rss_mib(server.process.pid) - before) * 1024 / n
         for _ in range(rounds):
             group.records.clear()
             version = await api.purchase(member)
@@ -113,20 +115,18 @@ async def fanout(
             lasts.append(max(delays))
             sample = spread(delays)
             await asyncio.sleep(0.5)
-    return lasts, per_socket_kib, sample
+    return lasts, sample
 
 
 async def floor_fanout(
     floor: Server, redis_url: str, arrivals: Arrivals, n: int, rounds: int, text: str
-) -> tuple[list[float], float]:
+) -> list[float]:
     publisher = aioredis.Redis.from_url(redis_url)
     await arrivals.watch("floor")
     lasts: list[float] = []
-    before = rss_mib(floor.process.pid)
     try:
         with clients("floor", f"ws://127.0.0.1:{floor.port}/ws", "", ["floor"] * n) as group:
             await asyncio.sleep(1.0)
-            per_socket_kib = (rss_mib(floor.process.pid) - before) * 1024 / n
             base = 1000 * n  # a version no earlier floor round used
             for version in range(base, base + rounds):
                 group.records.clear()
@@ -139,7 +139,15 @@ async def floor_fanout(
                 await asyncio.sleep(0.5)
     finally:
         await publisher.aclose()
-    return lasts, per_socket_kib
+    return lasts
+
+
+async def idle_memory(server: Server, mode: str, url: str, token: str, members: list[str]) -> float:
+    """RSS growth of a server that has served nothing else, per idle socket (KiB)."""
+    before = rss_mib(server.process.pid)
+    with clients(mode, url, token, members):
+        await asyncio.sleep(2.0)
+        return (rss_mib(server.process.pid) - before) * 1024 / len(members)
 
 
 async def push_text(api: Api, token: str) -> str:
@@ -380,14 +388,12 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                 servers.append(operations)
                 operations_api = Api(http, operations.port, token)
                 for n in sizes.fanout:
-                    lasts, kib, sample = await fanout(
-                        api, api_proc, redis.url, arrivals, token, n, sizes.rounds
-                    )
-                    floor_lasts, floor_kib = await floor_fanout(
+                    lasts, sample = await fanout(api, redis.url, arrivals, token, n, sizes.rounds)
+                    floor_lasts = await floor_fanout(
                         floor, redis.url, arrivals, n, sizes.rounds, text
                     )
-                    slow_lasts, _, _ = await fanout(
-                        operations_api, operations, redis.url, arrivals, token, n, sizes.rounds
+                    slow_lasts, _ = await fanout(
+                        operations_api, redis.url, arrivals, token, n, sizes.rounds
                     )
                     say(
                         f"  N={n:>6}  API   last p50 {ms(percentile(lasts, 50))}  "
@@ -406,10 +412,6 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                         f"the floor {percentile(slow_lasts, 50) / percentile(floor_lasts, 50):.2f}x"
                         " (p50)"
                     )
-                    say(
-                        f"  N={n:>6}  memory per idle subscription {kib:.1f} KiB (RSS delta / N);"
-                        f" floor per idle socket {floor_kib:.1f} KiB"
-                    )
                 for done in (floor, operations):
                     done.stop()
                     servers.remove(done)
@@ -421,13 +423,13 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                 )
                 servers.append(untuned)
                 plain_api = Api(http, untuned.port, token)
-                plain, _, _ = await fanout(
-                    plain_api, untuned, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
+                plain, _ = await fanout(
+                    plain_api, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
                 )
                 untuned.stop()
                 servers.remove(untuned)
-                tuned, _, _ = await fanout(
-                    api, api_proc, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
+                tuned, _ = await fanout(
+                    api, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
                 )
                 say(f"  default GC  last p50 {ms(percentile(plain, 50))}  max {ms(max(plain))}")
                 say(
@@ -532,6 +534,32 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                     "  every changed member's subscribers had the new version "
                     f"{ms(rec['changed_delivered'])}"
                 )
+            if "5" in phases:
+                say()
+                say("(5) memory per idle socket: RSS growth / N, each N on a fresh server")
+                member = (await api.enroll(1))[0]
+                for n in sizes.fanout:
+                    kib: dict[str, float] = {}
+                    for label, mode in (("subscribed", "api"), ("connected", "api-connected")):
+                        fresh = api_server(mongo_uri, redis.url, secret)
+                        servers.append(fresh)
+                        url = Api(http, fresh.port, token).ws_url
+                        kib[label] = await idle_memory(fresh, mode, url, token, [member] * n)
+                        fresh.stop()
+                        servers.remove(fresh)
+                    empty_floor = floor_server(redis.url)
+                    servers.append(empty_floor)
+                    floor_url = f"ws://127.0.0.1:{empty_floor.port}/ws"
+                    kib["floor"] = await idle_memory(
+                        empty_floor, "floor", floor_url, "", ["floor"] * n
+                    )
+                    empty_floor.stop()
+                    servers.remove(empty_floor)
+                    say(
+                        f"  N={n:>6}  API, one memberUpdated subscription per socket "
+                        f"{kib['subscribed']:.1f} KiB;  API, connection acknowledged, no "
+                        f"subscription {kib['connected']:.1f} KiB;  floor {kib['floor']:.1f} KiB"
+                    )
     finally:
         if arrivals is not None:
             await arrivals.close()
@@ -545,7 +573,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="small sizes, for development")
     parser.add_argument(
-        "--phases", default="1234", help="which phases to run, e.g. 34 (default: all)"
+        "--phases", default="12345", help="which phases to run, e.g. 34 (default: all)"
     )
     parser.add_argument(
         "--split",

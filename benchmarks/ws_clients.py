@@ -1,9 +1,10 @@
 """WebSocket clients of the delivery benchmark, run in processes of their own.
 
 A client process opens one socket per entry of its member list, against the API
-(graphql-transport-ws, one memberUpdated subscription per socket) or against the floor server
-(raw sockets), records the arrival time (CLOCK_MONOTONIC, comparable across processes on
-Linux) and version of every message, and answers its parent's commands over a pipe:
+(graphql-transport-ws, one memberUpdated subscription per socket; "api-connected": the
+connection acknowledged, no subscription) or against the floor server (raw sockets), records
+the arrival time (CLOCK_MONOTONIC, comparable across processes on Linux) and version of every
+message, and answers its parent's commands over a pipe:
 "report" -> the records since the last report; "quit" -> close everything and exit.
 """
 
@@ -30,7 +31,7 @@ SUBSCRIPTION = """subscription Watch($id: ID!) { memberUpdated(memberId: $id) {
 Record = tuple[int, str, int, bool, float]
 
 
-async def _open_api(url: str, token: str, member_id: str) -> ClientConnection:
+async def _open_api(url: str, token: str, member_id: str, subscribe: bool) -> ClientConnection:
     ws = await connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], max_queue=None)
     await ws.send(
         json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
@@ -38,6 +39,8 @@ async def _open_api(url: str, token: str, member_id: str) -> ClientConnection:
     ack = json.loads(await ws.recv())
     if ack.get("type") != "connection_ack":
         raise RuntimeError(f"no ack: {ack}")
+    if not subscribe:
+        return ws
     await ws.send(
         json.dumps(
             {
@@ -67,8 +70,9 @@ async def _run(conn: Connection, mode: str, url: str, token: str, members: list[
     tasks: list[asyncio.Task[None]] = []
     for start in range(0, len(members), 200):  # connect in batches
         batch = members[start : start + 200]
-        if mode == "api":
-            opened = await asyncio.gather(*(_open_api(url, token, m) for m in batch))
+        if mode in ("api", "api-connected"):
+            subscribe = mode == "api"
+            opened = await asyncio.gather(*(_open_api(url, token, m, subscribe) for m in batch))
         else:
             opened = await asyncio.gather(
                 *(connect(url, max_queue=None) for _ in batch)  # raw sockets on the floor
