@@ -9,7 +9,7 @@ from strawberry.extensions import ValidationCache
 
 from api.app import load_program
 from resolvers.access import Role, Viewer
-from schema.build import CACHE_SIZE, MAX_ALIASES, build_schema
+from schema.build import CACHE_SIZE, MAX_ALIASES, MAX_TOKENS, build_schema
 from settings import Settings
 
 # Enough context for the fields asked here: a viewer and the program.
@@ -60,3 +60,15 @@ async def test_the_alias_limit_still_refuses_too_many_aliases() -> None:
     refused = await schema.execute("{ " + too_many + " }", context_value=CONTEXT)
     assert ok.errors is None
     assert refused.errors and "aliases found" in str(refused.errors[0])
+
+
+async def test_the_token_limit_refuses_a_document_too_long_to_parse() -> None:
+    schema = build_schema()
+    # "{", "}" and one word per field: MAX_TOKENS tokens in all, then one more field's worth
+    fits = "{ " + " ".join(["__typename"] * (MAX_TOKENS - 2)) + " }"
+    over = "{ " + " ".join(["__typename"] * (MAX_TOKENS - 1)) + " }"
+    # (so many fields fail validation; what matters is that it got that far)
+    parsed = await schema.execute(fits, context_value=CONTEXT)
+    assert "tokens" not in str(parsed.errors)
+    refused = await schema.execute(over, context_value=CONTEXT)
+    assert refused.errors and "more than 5000 tokens" in str(refused.errors[0])
