@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import sys
 from collections.abc import Container, Coroutine, Iterator, Mapping
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 from starlette.websockets import WebSocket, WebSocketState
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
+    Operation,
 )
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
     ConnectionInitMessage,
@@ -25,17 +28,21 @@ from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage
 
 from api.shared_render import data_prefix
 from resolvers.context import Context
-from subscriptions.direct import OUTLET
+from subscriptions.direct import ASLEEP, OUTLET, Sleep, Sleeping
 
 
 class SocketOutlet:
-    __slots__ = ("_pending", "_prefix", "_websocket", "closed")
+    __slots__ = ("_pending", "_prefix", "_websocket", "closed", "may_sleep", "sleeping")
 
-    def __init__(self, websocket: WebSocket, envelope: Mapping[str, object]) -> None:
+    def __init__(
+        self, websocket: WebSocket, envelope: Mapping[str, object], *, may_sleep: bool = False
+    ) -> None:
         self._websocket = websocket
         self._prefix = data_prefix(envelope)
         self._pending: asyncio.Task[None] | None = None
         self.closed = False  # the client completed the subscription
+        self.may_sleep = may_sleep
+        self.sleeping: Sleeping | None = None  # while its operation is ended, asleep
 
     def write(self, data_json: str) -> bool:
         if self.closed or self._pending is not None:
@@ -109,13 +116,18 @@ class _Outlets:
 
     @contextlib.contextmanager
     def opening(
-        self, websocket: WebSocket, envelope: dict[str, object], live: Container[str]
+        self,
+        websocket: WebSocket,
+        envelope: dict[str, object],
+        live: Container[str],
+        *,
+        may_sleep: bool = False,
     ) -> Iterator[None]:
         """The outlet is the operation task's: the task copies the context when created.
         `live`: the ids of the connection's running operations."""
         for ended in [i for i in self._by_id if i not in live]:
             del self._by_id[ended]
-        outlet = SocketOutlet(websocket, envelope)
+        outlet = SocketOutlet(websocket, envelope, may_sleep=may_sleep)
         self._by_id[str(envelope["id"])] = outlet
         token = OUTLET.set(outlet)
         try:
@@ -123,10 +135,14 @@ class _Outlets:
         finally:
             OUTLET.reset(token)
 
-    def close(self, operation_id: str) -> None:
+    def get(self, operation_id: str) -> SocketOutlet | None:
+        return self._by_id.get(operation_id)
+
+    def close(self, operation_id: str) -> SocketOutlet | None:
         outlet = self._by_id.pop(operation_id, None)
         if outlet is not None:
             outlet.closed = True
+        return outlet
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -149,12 +165,60 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await super().handle_subscribe(message)
             return
         envelope: dict[str, object] = {"id": message["id"], "type": "next"}
-        with self._outlets.opening(websocket, envelope, self.operations):
+        with self._outlets.opening(websocket, envelope, self.operations, may_sleep=True):
             await super().handle_subscribe(message)
 
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        """strawberry's, but a subscription that falls asleep (subscriptions/direct.py) ends
+        its task without `complete`: it stays registered under its id, asleep on its outlet."""
+        woken = ASLEEP.get()
+        try:
+            await super().run_operation(operation)
+        except Sleep as sleep:
+            await self._asleep(operation, sleep.sleeping)
+        finally:
+            if woken is not None and not woken.taken:
+                await woken.release()  # it ended before its stream carried on from the seat
+
+    async def _asleep(self, operation: Operation[Context, None], sleeping: Sleeping) -> None:
+        outlet = self._outlets.get(operation.id)
+        if outlet is None or outlet.closed or self.operations.get(operation.id) is not operation:
+            await sleeping.release()  # completed on the way here
+            return
+        outlet.sleeping = sleeping
+        # The operation task's context (request id, outlet): the woken task runs in a copy.
+        context = contextvars.copy_context()
+        wake = functools.partial(self._wake, operation, outlet, sleeping, context)
+        seat = sleeping.seat
+        if seat.direct is None:  # woken on the way here
+            wake()
+        else:
+            seat.wake = wake
+
+    def _wake(
+        self,
+        operation: Operation[Context, None],
+        outlet: SocketOutlet,
+        sleeping: Sleeping,
+        context: contextvars.Context,
+    ) -> None:
+        """From the bus: start the operation again, carrying on from the sleeping seat."""
+        if outlet.sleeping is not sleeping:
+            return
+        outlet.sleeping = None
+        context.run(ASLEEP.set, sleeping)
+        task = asyncio.get_running_loop().create_task(
+            self.run_operation(operation), context=context
+        )
+        task.add_done_callback(self._task_done)
+        operation.task = task
+
     async def cleanup_operation(self, operation_id: str) -> None:
-        self._outlets.close(operation_id)
+        outlet = self._outlets.close(operation_id)
         await super().cleanup_operation(operation_id)
+        if outlet is not None and outlet.sleeping is not None:
+            sleeping, outlet.sleeping = outlet.sleeping, None
+            await sleeping.release()
 
 
 class LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):

@@ -36,7 +36,12 @@ async def member_updated(
             services, viewer, "memberUpdated", member_id, context.request_id, context.now
         )
     stream = member_updates(
-        services.bus, services.reads.member, member_id, since_version, direct.current(_update_of)
+        services.bus,
+        services.reads.member,
+        member_id,
+        since_version,
+        direct.current(_update_of),
+        direct.ASLEEP.get(),  # set when this operation wakes a sleeping subscription
     )
     try:
         async for event in stream:

@@ -2,19 +2,23 @@
 
 Each subscription costs a queue and a bus listener; one connection may not hold more than
 MAX_SUBSCRIPTIONS_PER_CONNECTION. Counted per connection context (one context serves the whole
-connection), released when the subscription ends however it ends.
+connection), released when the subscription ends however it ends; a sleeping subscription
+(subscriptions/direct.py) still counts.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import FieldExtension
 from strawberry.extensions.field_extension import AsyncExtensionResolver, SyncExtensionResolver
 from strawberry.types import Info
+
+from subscriptions.direct import ASLEEP, Sleep
 
 MAX_SUBSCRIPTIONS_PER_CONNECTION = 50
 
@@ -38,7 +42,9 @@ class SubscriptionCap(FieldExtension):
         self, next_: AsyncExtensionResolver, source: Any, info: Info, **kwargs: Any
     ) -> Any:
         context = info.context
-        if open_subscriptions(context) >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
+        # A sleeping subscription woken (subscriptions/direct.py) is counted already.
+        woken = ASLEEP.get() is not None
+        if not woken and open_subscriptions(context) >= MAX_SUBSCRIPTIONS_PER_CONNECTION:
             raise GraphQLError(
                 f"at most {MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection",
                 extensions={"code": "BAD_REQUEST"},
@@ -46,16 +52,29 @@ class SubscriptionCap(FieldExtension):
         result = next_(source, info, **kwargs)
         if inspect.isawaitable(result):
             result = await result
-        _count(context, 1)
+        if not woken:
+            _count(context, 1)
         return _counted(result, context)
 
 
 async def _counted(stream: AsyncIterator[Any], context: object) -> AsyncGenerator[Any, None]:
+    asleep = False
     try:
         async for item in stream:
             yield item
+    except Sleep as sleep:
+        # Still open while asleep: uncounted when it is released, or when it ends once woken.
+        asleep = True
+        sleep.sleeping.release = functools.partial(_uncount, sleep.sleeping.release, context)
+        raise
     finally:
-        _count(context, -1)
+        if not asleep:
+            _count(context, -1)
         closing = getattr(stream, "aclose", None)
         if closing is not None:
             await closing()
+
+
+async def _uncount(release: Callable[[], Awaitable[None]], context: object) -> None:
+    _count(context, -1)
+    await release()

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from broadcaster import Broadcast, BroadcastBackend, Event
@@ -36,7 +36,7 @@ class Subscription:
     The queue is a deque made on the first event and one future while waiting, not an
     asyncio.Queue: thousands of idle seats each carried three deques they never used."""
 
-    __slots__ = ("_events", "_size", "_waiter", "direct", "last")
+    __slots__ = ("_events", "_size", "_waiter", "direct", "last", "wake")
 
     def __init__(self, size: int) -> None:
         self._size = size
@@ -44,6 +44,9 @@ class Subscription:
         self._waiter: asyncio.Future[None] | None = None
         self.direct: Direct | None = None
         self.last = 0
+        # Set while the seat's stream has ended to wait with no operation (a sleeping
+        # subscription, subscriptions/direct.py): starts it again when something needs it.
+        self.wake: Callable[[], None] | None = None
 
     async def get(self) -> Event:
         """The next event, waiting for one."""
@@ -111,26 +114,45 @@ class EventBus(Broadcast):
                     waiting.append(seat)
             for seat in waiting:
                 seat.offer(event)
+                wake = seat.wake
+                if wake is not None:
+                    seat.wake = None
+                    wake()
 
     @contextlib.asynccontextmanager
     async def subscribe(  # type: ignore[override]
         self, channel: str
     ) -> AsyncIterator[Subscription]:
+        seat = await self.open(channel)
+        try:
+            yield seat
+        finally:
+            await self.close(channel, seat)
+
+    async def open(self, channel: str) -> Subscription:
+        """A seat on `channel`, held until `close`; `subscribe` for a block's length."""
         seat = Subscription(self._queue_size)
         first = channel not in self._open
         self._open.setdefault(channel, set()).add(seat)
-        try:
-            if first:
+        if first:
+            try:
                 await self._backend.subscribe(channel)
-            yield seat
-        finally:
-            holders = self._open.get(channel)
-            if holders is not None:
-                holders.discard(seat)
-                if not holders:
-                    del self._open[channel]
-                    with contextlib.suppress(Exception):
-                        await self._backend.unsubscribe(channel)
+            except BaseException:
+                await self.close(channel, seat)
+                raise
+        return seat
+
+    async def close(self, channel: str, seat: Subscription) -> None:
+        """Give the seat up; the process leaves the channel with its last seat. Idempotent."""
+        seat.wake = None
+        holders = self._open.get(channel)
+        if holders is None or seat not in holders:
+            return
+        holders.discard(seat)
+        if not holders:
+            del self._open[channel]
+            with contextlib.suppress(Exception):
+                await self._backend.unsubscribe(channel)
 
     async def publish(self, channel: str, message: Any) -> None:
         await self._backend.publish(channel, message)

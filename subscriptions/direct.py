@@ -23,7 +23,7 @@ context variables for the operation's task; the member stream's resolver reads t
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -36,6 +36,12 @@ if TYPE_CHECKING:
 
 
 class Outlet(Protocol):
+    @property
+    def may_sleep(self) -> bool:
+        """Whether its transport can end the subscription's operation while it waits and start
+        it again when woken (see Sleep)."""
+        ...
+
     def write(self, data_json: str) -> bool:
         """Write one result's `data` (JSON) in this subscription's envelope; False when the
         socket is gone or still busy with the previous message (its stream takes over)."""
@@ -65,8 +71,38 @@ class Direct:
     wrap: Callable[[MemberEvent], object]  # the event as the subscription's root value
 
 
+class Sleeping:
+    """A subscription asleep: its stream ended while parked, its seat stays on the bus with its
+    direct delivery. `taken` once a stream carries on from it; `release` gives the seat up."""
+
+    __slots__ = ("member_id", "release", "seat", "taken")
+
+    def __init__(
+        self, member_id: str, seat: Subscription, release: Callable[[], Awaitable[None]]
+    ) -> None:
+        self.member_id = member_id  # the member followed (a merge's survivor, say)
+        self.seat = seat
+        self.release = release
+        self.taken = False
+
+
+class Sleep(BaseException):
+    """Raised by a parked member stream whose outlet may sleep. A subscription waiting for its
+    next event holds strawberry's whole operation (its task, generators, executor, extension
+    hooks: about 18 KiB, benchmarks/RESULTS.md); unwinding it leaves only the seat, the outlet and
+    this record. A BaseException, so no `except Exception` on the way makes it an error result;
+    the protocol handler (api/outlets.py) catches it and starts the operation again when the
+    bus wakes the seat (`Subscription.wake`): a gap, a resync, a tombstone, a busy socket."""
+
+    def __init__(self, sleeping: Sleeping) -> None:
+        super().__init__()
+        self.sleeping = sleeping
+
+
 OUTLET: ContextVar[Outlet | None] = ContextVar("subscription_outlet", default=None)
 RENDERER: ContextVar[Renderer | None] = ContextVar("subscription_renderer", default=None)
+# In the task of an operation started again: the subscription it carries on.
+ASLEEP: ContextVar[Sleeping | None] = ContextVar("subscription_asleep", default=None)
 
 
 def current(wrap: Callable[[MemberEvent], object]) -> Direct | None:

@@ -12,14 +12,15 @@ with MERGED carrying the survivor's id and state, and from then on the survivor'
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import Member
-from subscriptions.bus import EventBus
+from subscriptions.bus import EventBus, Subscription
 from subscriptions.channels import member_channel
-from subscriptions.direct import Direct
+from subscriptions.direct import Direct, Sleep, Sleeping
 from subscriptions.events import RESYNC, MemberEvent, catch_up, decode_shared, merged_into
 from subscriptions.metrics import BUS_DELIVERY_LAG, BUS_RESYNCS, SUBSCRIPTIONS_OPEN
 
@@ -35,13 +36,18 @@ async def member_updates(
     member_id: str,
     since_version: int | None,
     direct: Direct | None = None,
+    asleep: Sleeping | None = None,
 ) -> AsyncIterator[MemberEvent]:
     """`direct`: how the bus may deliver live events straight to this subscriber's socket
-    while the stream waits with nothing queued (subscriptions/direct.py)."""
+    while the stream waits with nothing queued (subscriptions/direct.py). `asleep`: the
+    subscription this stream carries on, woken (its seat, its last version, whom it follows)."""
     following, since = member_id, since_version
+    if asleep is not None:
+        asleep.taken = True
+        following = asleep.member_id
     for _ in range(MAX_FOLLOWS):
         survivor_id = None
-        async for event in _one_member(bus, load, following, since, direct):
+        async for event in _one_member(bus, load, following, since, direct, asleep):
             if event.member.merged_into is not None:
                 survivor_id = event.member.merged_into
                 break
@@ -49,6 +55,7 @@ async def member_updates(
             del event  # a catch-up is this subscriber's own: not kept while it waits
         if survivor_id is None:
             return
+        asleep = None
         survivor = await load(survivor_id)
         if survivor is None:
             raise DomainError(ErrorCode.NOT_FOUND, f"no member {survivor_id}")
@@ -63,10 +70,17 @@ async def _one_member(
     member_id: str,
     since_version: int | None,
     direct: Direct | None,
+    asleep: Sleeping | None = None,
 ) -> AsyncIterator[MemberEvent]:
-    async with bus.subscribe(member_channel(member_id)) as seat:
+    channel = member_channel(member_id)
+    if asleep is not None:
+        seat = asleep.seat  # still on the bus since the subscription fell asleep
+    else:
+        seat = await bus.open(channel)
         SUBSCRIPTIONS_OPEN.inc()
-        try:
+    sleeping = False
+    try:
+        if asleep is None:
             current = await load(member_id)
             if current is None:
                 raise DomainError(ErrorCode.NOT_FOUND, f"no member {member_id}")
@@ -78,34 +92,46 @@ async def _one_member(
             # A subscriber waits for hours: its frame keeps no member it no longer needs
             # (about 3 KiB decoded), only the seat and the version.
             current = None
-            while True:
-                # Parked, the bus sends the plain next versions itself and advances seat.last;
-                # it wakes this stream (unparked) with whatever else comes.
-                parked = direct is not None and seat.park(direct)
-                event = await seat.get()
-                if parked and direct is not None:
-                    await direct.outlet.settle()  # its last direct write goes out before ours
-                if event.message == RESYNC:
-                    BUS_RESYNCS.labels(cause="bus").inc()
-                    fresh = await _fresher(load, member_id, seat.last)
-                else:
-                    update = decode_shared(event.message)
-                    if update.version <= seat.last:
-                        continue
-                    if update.version == seat.last + 1:
-                        seat.last = update.version
-                        if update.published_at is not None:
-                            BUS_DELIVERY_LAG.observe(max(0.0, time.time() - update.published_at))
-                        yield update
-                        continue
-                    BUS_RESYNCS.labels(cause="gap").inc()
-                    fresh = await _fresher(load, member_id, seat.last)
-                if fresh is not None:
-                    since, seat.last = seat.last, fresh.version
-                    yield catch_up(fresh, since)
-                    fresh = None
-        finally:
-            SUBSCRIPTIONS_OPEN.dec()
+        elif direct is not None:
+            await direct.outlet.settle()  # its last direct write goes out before ours
+        while True:
+            # Parked, the bus sends the plain next versions itself and advances seat.last;
+            # it wakes this stream (unparked) with whatever else comes.
+            parked = direct is not None and seat.park(direct)
+            if parked and direct is not None and direct.outlet.may_sleep:
+                sleeping = True
+                release = functools.partial(_release, bus, channel, seat)
+                raise Sleep(Sleeping(member_id, seat, release))
+            event = await seat.get()
+            if parked and direct is not None:
+                await direct.outlet.settle()  # its last direct write goes out before ours
+            if event.message == RESYNC:
+                BUS_RESYNCS.labels(cause="bus").inc()
+                fresh = await _fresher(load, member_id, seat.last)
+            else:
+                update = decode_shared(event.message)
+                if update.version <= seat.last:
+                    continue
+                if update.version == seat.last + 1:
+                    seat.last = update.version
+                    if update.published_at is not None:
+                        BUS_DELIVERY_LAG.observe(max(0.0, time.time() - update.published_at))
+                    yield update
+                    continue
+                BUS_RESYNCS.labels(cause="gap").inc()
+                fresh = await _fresher(load, member_id, seat.last)
+            if fresh is not None:
+                since, seat.last = seat.last, fresh.version
+                yield catch_up(fresh, since)
+                fresh = None
+    finally:
+        if not sleeping:
+            await _release(bus, channel, seat)
+
+
+async def _release(bus: EventBus, channel: str, seat: Subscription) -> None:
+    SUBSCRIPTIONS_OPEN.dec()
+    await bus.close(channel, seat)
 
 
 async def _fresher(load: LoadMember, member_id: str, last: int) -> Member | None:
