@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
+from broadcaster import Event
 from prometheus_client import REGISTRY
 from starlette.websockets import WebSocket
 from websockets.asyncio.client import ClientConnection
 
 from api.graphql_view import GraphQLView
 from api.outlets import SocketOutlet
+from subscriptions.channels import member_channel
+from subscriptions.events import RESYNC
+from subscriptions.redis_backend import ResilientRedisBackend
 from tests.support.client import GraphQLClient, legacy_ws, transport_ws
 from tests.support.operations import MEMBER_UPDATED, enroll, purchase
 from tests.support.servers import InProcessServer
@@ -205,3 +209,59 @@ async def test_a_closed_outlet_writes_nothing() -> None:
     outlet.closed = True
     assert not outlet.write('{"n":1}')
     assert transport.sent == []
+
+
+def _running_operations() -> int:
+    return sum(
+        1
+        for task in asyncio.all_tasks()
+        if "run_operation" in repr(task.get_coro()) and not task.done()
+    )
+
+
+async def _until(check: Callable[[], bool], timeout: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_an_idle_subscription_sleeps_without_its_operation_and_wakes_when_needed(
+    client: GraphQLClient, server: InProcessServer, admin_token: str
+) -> None:
+    member = await enroll(client)
+    channel = member_channel(member["id"])
+    bus = server.services.bus
+    before = _running_operations()
+    async with transport_ws(server.ws_url, admin_token) as ws:
+        sid = await ws.subscribe(MEMBER_UPDATED, {"id": member["id"]})
+        await _until(lambda: channel in bus._open)
+        (seat,) = bus._open[channel]
+        await _until(lambda: seat.wake is not None)  # asleep: only its seat and outlet left
+        assert _running_operations() == before
+
+        # The next version goes straight to the socket; the subscription stays asleep.
+        version = (await purchase(client, member["id"], "4.00"))["member"]["version"]
+        pushed = await ws.receive()
+        assert (
+            pushed["id"] == sid and pushed["payload"]["data"]["memberUpdated"]["version"] == version
+        )
+        assert seat.wake is not None and _running_operations() == before
+
+        # Something only its stream can handle (a resync after a version it missed) wakes it:
+        # the operation starts again from the seat, sends the catch-up, and sleeps again.
+        seat.last -= 1
+        backend = bus.backend
+        assert isinstance(backend, ResilientRedisBackend)
+        backend._offer(Event(channel, RESYNC))  # what a Redis reconnect does
+        caught_up = (await ws.receive())["payload"]["data"]["memberUpdated"]
+        assert caught_up["version"] == version and caught_up["coalesced"] is True
+        await _until(lambda: seat.wake is not None)
+        assert _running_operations() == before
+        version = (await purchase(client, member["id"], "4.00"))["member"]["version"]
+        pushed = await ws.receive()
+        assert pushed["payload"]["data"]["memberUpdated"]["version"] == version
+
+        # Completed while asleep: its seat is given up, and with the last one the channel.
+        await ws.ws.send(json.dumps({"id": sid, "type": "complete"}))
+        await _until(lambda: channel not in bus._open)
