@@ -146,11 +146,12 @@ class _Outlets:
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
-    """graphql-transport-ws with an outlet per subscription."""
+    """graphql-transport-ws with an outlet per subscription, whose subscriptions may sleep."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._outlets = _Outlets()
+        self._done: asyncio.Task[None] | None = None
 
     async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
         await super().handle_connection_init(message)
@@ -186,6 +187,9 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             await sleeping.release()  # completed on the way here
             return
         outlet.sleeping = sleeping
+        # Its ended task keeps its coroutine and context; the connection's one finished task
+        # stands in for it (strawberry cancels and awaits an operation's task when it ends).
+        operation.task = self._finished()
         # The operation task's context (request id, outlet): the woken task runs in a copy.
         context = contextvars.copy_context()
         wake = functools.partial(self._wake, operation, outlet, sleeping, context)
@@ -212,6 +216,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         )
         task.add_done_callback(self._task_done)
         operation.task = task
+
+    def _finished(self) -> asyncio.Task[None]:
+        if self._done is None:
+            self._done = asyncio.get_running_loop().create_task(asyncio.sleep(0))
+        return self._done
 
     async def cleanup_operation(self, operation_id: str) -> None:
         outlet = self._outlets.close(operation_id)

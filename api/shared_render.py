@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -84,9 +85,9 @@ class SharedRenderExecutor(StrawberryGraphQLCoreExecutionContext):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.operation.operation == OperationType.SUBSCRIPTION:
-            # Built once per subscription, in the task of its operation: the stream's resolver
+            # Found once per subscription, in the task of its operation: the stream's resolver
             # finds it there for direct delivery (subscriptions/direct.py).
-            RENDERER.set(ExecutorRenderer(self))
+            RENDERER.set(_renderer_for(self))
 
     def share_key(self) -> tuple[object, ...]:
         """What makes two executions of this operation on one event equal."""
@@ -122,14 +123,18 @@ class SharedRenderExecutor(StrawberryGraphQLCoreExecutionContext):
 
 
 class ExecutorRenderer:
-    """Renders an event for direct delivery through the subscription's own executor, so the
-    result is the one its operation would have sent (and shares the same memo)."""
+    """Renders an event for direct delivery through a subscription's executor, so the result
+    is the one its operation would have sent (and shares the same memo).
 
-    __slots__ = ("_executor", "key")
+    Subscriptions with equal keys render equally, so they share one renderer and the executor
+    of the first of them: a sleeping subscription keeps its renderer, and an executor of its
+    own would be about 3.5 KiB of it (benchmarks/RESULTS.md)."""
 
-    def __init__(self, executor: SharedRenderExecutor) -> None:
-        self._executor = executor
-        self.key = executor.share_key()
+    __slots__ = ("__weakref__", "_executor", "key")
+
+    def __init__(self, executor: SharedRenderExecutor, key: tuple[object, ...]) -> None:
+        self._executor = executor  # holds the operation, so id(operation) in the key stays its own
+        self.key = key
 
     def render(self, root: object) -> str | None:
         per_event = self._executor.build_per_event_executor(root)
@@ -143,6 +148,19 @@ class ExecutorRenderer:
         if result.errors or not isinstance(result.data, dict):
             return None
         return _encoded(result.data)
+
+
+_RENDERERS: weakref.WeakValueDictionary[tuple[object, ...], ExecutorRenderer] = (
+    weakref.WeakValueDictionary()
+)
+
+
+def _renderer_for(executor: SharedRenderExecutor) -> ExecutorRenderer:
+    key = executor.share_key()
+    found = _RENDERERS.get(key)
+    if found is None:
+        found = _RENDERERS[key] = ExecutorRenderer(executor, key)
+    return found
 
 
 def _share(result: Any) -> Any:
