@@ -155,6 +155,7 @@ def create_app(
             else:
                 yield
         finally:
+            await view.stop()
             await outbox.stop()
             await limiter.close()
             await bus.disconnect()

@@ -28,6 +28,8 @@ from resolvers.context import Context, Loaders, Services
 
 log = logging.getLogger("api")
 
+EXPIRY_SWEEP_SECONDS = 0.5
+
 
 class ClosingWebSocketAdapter(ASGIWebSocketAdapter):
     """Closing an already closed socket is a no-op (we close with 4401 and 1001 ourselves)."""
@@ -62,9 +64,11 @@ class GraphQLView(GraphQL[Context, None]):
         schema.execution_context_class = SharedRenderExecutor
         self._verifier = verifier
         self._sockets: set[WebSocket] = set()
-        # One timer per authenticated socket: it closes the socket with 4401 when its token
-        # expires, so the client reconnects with a fresh token.
-        self._expiry: dict[WebSocket, asyncio.TimerHandle] = {}
+        # When each authenticated socket's token expires (loop time): the socket is closed with
+        # 4401 then, so the client reconnects with a fresh token. One sweeping task for all of
+        # them rather than a timer per socket (~0.9 KiB each, benchmarks/RESULTS.md).
+        self._expiry: dict[WebSocket, float] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         self._no_sockets = asyncio.Event()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -79,9 +83,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             await self.run(websocket)
         finally:
-            timer = self._expiry.pop(websocket, None)
-            if timer is not None:
-                timer.cancel()
+            self._expiry.pop(websocket, None)
             self._sockets.discard(websocket)
             if not self._sockets:
                 self._no_sockets.set()
@@ -169,14 +171,36 @@ class GraphQLView(GraphQL[Context, None]):
         if isinstance(websocket, WebSocket) and expires is not None:
             delay = max(0.0, (expires - datetime.now(UTC)).total_seconds())
             loop = asyncio.get_running_loop()
-            self._expiry[websocket] = loop.call_later(
-                delay, lambda: loop.create_task(self._expired(websocket))
-            )
+            self._expiry[websocket] = loop.time() + delay
+            if self._sweeper is None or self._sweeper.done():
+                self._sweeper = loop.create_task(self._sweep(), name="ws-token-expiry")
         unset: UnsetType = UNSET
         return unset
 
+    async def _sweep(self) -> None:
+        """Close each socket within EXPIRY_SWEEP_SECONDS of its token's expiry; ends when no
+        socket is left to watch."""
+        loop = asyncio.get_running_loop()
+        while self._expiry:
+            await asyncio.sleep(EXPIRY_SWEEP_SECONDS)
+            now = loop.time()
+            due = [websocket for websocket, at in self._expiry.items() if at <= now]
+            for websocket in due:
+                del self._expiry[websocket]
+            if due:
+                # together, and bounded: a socket that cannot take its close frame holds no one up
+                closing = [loop.create_task(self._expired(websocket)) for websocket in due]
+                await asyncio.wait(closing, timeout=EXPIRY_SWEEP_SECONDS)
+
+    async def stop(self) -> None:
+        """At shutdown: no sweeper left behind."""
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+
     async def _expired(self, websocket: WebSocket) -> None:
-        self._expiry.pop(websocket, None)
         if websocket.application_state == WebSocketState.CONNECTED:
             log.info("auth.ws_token_expired")
             with contextlib.suppress(Exception):
