@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from broadcaster import Broadcast, BroadcastBackend, Event
@@ -36,7 +36,7 @@ class Subscription:
     The queue is a deque made on the first event and one future while waiting, not an
     asyncio.Queue: thousands of idle seats each carried three deques they never used."""
 
-    __slots__ = ("_events", "_size", "_waiter", "direct", "last", "wake")
+    __slots__ = ("_events", "_size", "_waiter", "direct", "last", "recheck", "wake")
 
     def __init__(self, size: int) -> None:
         self._size = size
@@ -47,6 +47,9 @@ class Subscription:
         # Set while the seat's stream has ended to wait with no operation (a sleeping
         # subscription, subscriptions/direct.py): starts it again when something needs it.
         self.wake: Callable[[], None] | None = None
+        # Set with `wake`: whether a resync finds it behind, without waking it (a bus reconnect
+        # resyncs every seat, and most of them missed nothing).
+        self.recheck: Callable[[], Coroutine[Any, Any, None]] | None = None
 
     async def get(self) -> Event:
         """The next event, waiting for one."""
@@ -66,6 +69,16 @@ class Subscription:
             return False
         self.direct = direct
         return True
+
+    def rouse(self, event: Event) -> None:
+        """Hand `event` to the seat's own stream, starting it again if it sleeps."""
+        self.direct = None  # its stream runs until its queue is empty again
+        self.recheck = None
+        self.offer(event)
+        wake = self.wake
+        if wake is not None:
+            self.wake = None
+            wake()
 
     def offer(self, event: Event) -> None:
         events = self._events
@@ -110,14 +123,13 @@ class EventBus(Broadcast):
                 (waiting if seat.direct is None else parked).append(seat)
             if parked:
                 for seat in fan_out(event.message, parked):
-                    seat.direct = None  # its stream runs until its queue is empty again
-                    waiting.append(seat)
+                    recheck = seat.recheck
+                    if event.message == RESYNC and recheck is not None:
+                        _spawn(recheck())  # asleep: woken only if the member moved on
+                    else:
+                        waiting.append(seat)
             for seat in waiting:
-                seat.offer(event)
-                wake = seat.wake
-                if wake is not None:
-                    seat.wake = None
-                    wake()
+                seat.rouse(event)
 
     @contextlib.asynccontextmanager
     async def subscribe(  # type: ignore[override]
@@ -190,6 +202,15 @@ class EventBus(Broadcast):
             if not backend.connected.is_set():
                 return "redis: listener reconnecting"
         return None
+
+
+_RUNNING: set[asyncio.Task[None]] = set()
+
+
+def _spawn(work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.ensure_future(work)
+    _RUNNING.add(task)  # the loop keeps only a weak reference to a task
+    task.add_done_callback(_RUNNING.discard)
 
 
 def channels_of(done: Committed) -> list[str]:

@@ -16,6 +16,8 @@ import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from broadcaster import Event
+
 from loyalty.errors import DomainError, ErrorCode
 from loyalty.model import Member
 from subscriptions.bus import EventBus, Subscription
@@ -100,6 +102,7 @@ async def _one_member(
             parked = direct is not None and seat.park(direct)
             if parked and direct is not None and direct.outlet.may_sleep:
                 sleeping = True
+                seat.recheck = functools.partial(_recheck, load, member_id, channel, seat)
                 release = functools.partial(_release, bus, channel, seat)
                 raise Sleep(Sleeping(member_id, seat, release))
             event = await seat.get()
@@ -132,6 +135,17 @@ async def _one_member(
 async def _release(bus: EventBus, channel: str, seat: Subscription) -> None:
     SUBSCRIPTIONS_OPEN.dec()
     await bus.close(channel, seat)
+
+
+async def _recheck(load: LoadMember, member_id: str, channel: str, seat: Subscription) -> None:
+    """A resync of a sleeping seat: what its stream would do first, without starting it."""
+    BUS_RESYNCS.labels(cause="bus").inc()
+    try:
+        behind = await _fresher(load, member_id, seat.last) is not None
+    except Exception:
+        behind = True  # the stream reads again, and reports it if that fails too
+    if behind:
+        seat.rouse(Event(channel, RESYNC))  # it missed a version: the stream sends the catch-up
 
 
 async def _fresher(load: LoadMember, member_id: str, last: int) -> Member | None:

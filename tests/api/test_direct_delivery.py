@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from broadcaster import Event
 from prometheus_client import REGISTRY
 from starlette.websockets import WebSocket
@@ -211,6 +212,10 @@ async def test_a_closed_outlet_writes_nothing() -> None:
     assert transport.sent == []
 
 
+def _resyncs() -> float:
+    return REGISTRY.get_sample_value("bus_resyncs_total", {"cause": "bus"}) or 0.0
+
+
 def _running_operations() -> int:
     return sum(
         1
@@ -248,12 +253,22 @@ async def test_an_idle_subscription_sleeps_without_its_operation_and_wakes_when_
         )
         assert seat.wake is not None and _running_operations() == before
 
+        # A resync (what a Redis reconnect sends every seat) with nothing missed: the member
+        # is read again, but the subscription stays asleep and nothing is sent.
+        backend = bus.backend
+        assert isinstance(backend, ResilientRedisBackend)
+        resyncs, asleep = _resyncs(), seat.wake
+        backend._offer(Event(channel, RESYNC))
+        await _until(lambda: _resyncs() == resyncs + 1)
+        await asyncio.sleep(0.1)
+        assert seat.wake is asleep  # never woken (a wake and a new sleep would replace it)
+        with pytest.raises(TimeoutError):
+            await ws.receive(timeout=0.3)
+
         # Something only its stream can handle (a resync after a version it missed) wakes it:
         # the operation starts again from the seat, sends the catch-up, and sleeps again.
         seat.last -= 1
-        backend = bus.backend
-        assert isinstance(backend, ResilientRedisBackend)
-        backend._offer(Event(channel, RESYNC))  # what a Redis reconnect does
+        backend._offer(Event(channel, RESYNC))
         caught_up = (await ws.receive())["payload"]["data"]["memberUpdated"]
         assert caught_up["version"] == version and caught_up["coalesced"] is True
         await _until(lambda: seat.wake is not None)
