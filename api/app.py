@@ -21,7 +21,7 @@ from api.health import healthz, metrics, readyz
 from api.limits import BodySizeLimit, RateLimiter, RateLimitGate
 from api.middleware import RequestIdMiddleware
 from api.socket_path import SocketFastPath
-from api.telemetry import RequestTelemetry, WebSocketGauge
+from api.telemetry import RequestTelemetry
 from api.transport import GraphQLTransport
 from api.web import web_routes
 from db import crypto
@@ -163,7 +163,7 @@ def create_app(
             log.info("app.stopped")
 
     app = _App(
-        RequestIdMiddleware(WebSocketGauge(view)),
+        RequestIdMiddleware(view),
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
@@ -179,7 +179,6 @@ def create_app(
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
-            Middleware(WebSocketGauge),
             Middleware(GZipMiddleware, minimum_size=1000),  # outside the ETag: tags plain bodies
             Middleware(GraphQLTransport),
         ],

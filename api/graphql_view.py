@@ -25,6 +25,7 @@ from api.logs import request_id_var
 from api.outlets import LegacyWSHandler, TransportWSHandler
 from api.shared_render import SharedRenderExecutor, encode_message
 from resolvers.context import Context, Loaders, Services
+from telemetry.metrics import WEBSOCKETS_OPEN
 
 log = logging.getLogger("api")
 
@@ -80,9 +81,11 @@ class GraphQLView(GraphQL[Context, None]):
         websocket = WebSocket(scope, receive=receive, send=send)
         self._sockets.add(websocket)
         self._no_sockets.clear()
+        WEBSOCKETS_OPEN.inc()  # here rather than in a middleware of its own: no frame per socket
         try:
             await self.run(websocket)
         finally:
+            WEBSOCKETS_OPEN.dec()
             self._expiry.pop(websocket, None)
             self._sockets.discard(websocket)
             if not self._sockets:

@@ -1,4 +1,4 @@
-"""Per-request metrics and the request log line, and the open-WebSocket gauge.
+"""Per-request metrics and the request log line (the open-WebSocket gauge is kept by the view).
 
 RequestTelemetry is a strawberry extension placed first, so it sees each operation whole: its
 duration, its name, and the errors as the client receives them (already masked).
@@ -12,11 +12,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from graphql import GraphQLError
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from telemetry.metrics import GRAPHQL_DURATION, GRAPHQL_ERRORS, WEBSOCKETS_OPEN, operation_label
+from telemetry.metrics import GRAPHQL_DURATION, GRAPHQL_ERRORS, operation_label
 
 log = logging.getLogger("graphql")
 
@@ -74,29 +73,3 @@ class RequestTelemetry(SchemaExtension):
                 "error_codes": codes + user_codes,
             },
         )
-
-
-class WebSocketGauge:
-    """Counts WebSockets from accept to close, whatever closes them."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "websocket":
-            await self.app(scope, receive, send)
-            return
-        accepted = False
-
-        async def counting_send(message: Message) -> None:
-            nonlocal accepted
-            if message["type"] == "websocket.accept" and not accepted:
-                accepted = True
-                WEBSOCKETS_OPEN.inc()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, counting_send)
-        finally:
-            if accepted:
-                WEBSOCKETS_OPEN.dec()
