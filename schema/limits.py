@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Any
 
 from graphql import GraphQLError
@@ -65,7 +65,7 @@ async def _counted(stream: AsyncIterator[Any], context: object) -> AsyncGenerato
     except Sleep as sleep:
         # Still open while asleep: uncounted when it is released, or when it ends once woken.
         asleep = True
-        sleep.sleeping.release = functools.partial(_uncount, sleep.sleeping.release, context)
+        sleep.sleeping.uncount = functools.partial(_count, context, -1)
         raise
     finally:
         if not asleep:
@@ -73,8 +73,3 @@ async def _counted(stream: AsyncIterator[Any], context: object) -> AsyncGenerato
         closing = getattr(stream, "aclose", None)
         if closing is not None:
             await closing()
-
-
-async def _uncount(release: Callable[[], Awaitable[None]], context: object) -> None:
-    _count(context, -1)
-    await release()

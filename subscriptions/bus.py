@@ -19,7 +19,7 @@ from broadcaster._backends.memory import MemoryBackend
 
 from db.commit import Committed
 from subscriptions.channels import member_channel, store_channel
-from subscriptions.direct import Direct, fan_out
+from subscriptions.direct import Direct, Sleeping, fan_out
 from subscriptions.events import RESYNC, encode
 from subscriptions.metrics import BUS_CONNECTED, BUS_PUBLISH_FAILURES, BUS_RESYNCS
 from subscriptions.redis_backend import ResilientRedisBackend
@@ -36,7 +36,7 @@ class Subscription:
     The queue is a deque made on the first event and one future while waiting, not an
     asyncio.Queue: thousands of idle seats each carried three deques they never used."""
 
-    __slots__ = ("_events", "_size", "_waiter", "direct", "last", "recheck", "wake")
+    __slots__ = ("_events", "_size", "_waiter", "asleep", "direct", "last", "wake")
 
     def __init__(self, size: int) -> None:
         self._size = size
@@ -47,9 +47,9 @@ class Subscription:
         # Set while the seat's stream has ended to wait with no operation (a sleeping
         # subscription, subscriptions/direct.py): starts it again when something needs it.
         self.wake: Callable[[], None] | None = None
-        # Set with `wake`: whether a resync finds it behind, without waking it (a bus reconnect
+        # While asleep: a resync checks whether it is behind without waking it (a bus reconnect
         # resyncs every seat, and most of them missed nothing).
-        self.recheck: Callable[[], Coroutine[Any, Any, None]] | None = None
+        self.asleep: Sleeping | None = None
 
     async def get(self) -> Event:
         """The next event, waiting for one."""
@@ -73,7 +73,7 @@ class Subscription:
     def rouse(self, event: Event) -> None:
         """Hand `event` to the seat's own stream, starting it again if it sleeps."""
         self.direct = None  # its stream runs until its queue is empty again
-        self.recheck = None
+        self.asleep = None
         self.offer(event)
         wake = self.wake
         if wake is not None:
@@ -123,9 +123,9 @@ class EventBus(Broadcast):
                 (waiting if seat.direct is None else parked).append(seat)
             if parked:
                 for seat in fan_out(event.message, parked):
-                    recheck = seat.recheck
-                    if event.message == RESYNC and recheck is not None:
-                        _spawn(recheck())  # asleep: woken only if the member moved on
+                    asleep = seat.asleep
+                    if event.message == RESYNC and asleep is not None:
+                        _spawn(asleep.recheck())  # woken only if the member moved on
                     else:
                         waiting.append(seat)
             for seat in waiting:
@@ -157,6 +157,7 @@ class EventBus(Broadcast):
     async def close(self, channel: str, seat: Subscription) -> None:
         """Give the seat up; the process leaves the channel with its last seat. Idempotent."""
         seat.wake = None
+        seat.asleep = None
         holders = self._open.get(channel)
         if holders is None or seat not in holders:
             return

@@ -23,7 +23,7 @@ context variables for the operation's task; the member stream's resolver reads t
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -73,17 +73,25 @@ class Direct:
 
 class Sleeping:
     """A subscription asleep: its stream ended while parked, its seat stays on the bus with its
-    direct delivery. `taken` once a stream carries on from it; `release` gives the seat up."""
+    direct delivery. `taken` once a stream carries on from it. One object per sleeping
+    subscription, holding what the stream would need, rather than a closure per callback."""
 
-    __slots__ = ("member_id", "release", "seat", "taken")
+    __slots__ = ("member_id", "seat", "taken", "uncount")
 
-    def __init__(
-        self, member_id: str, seat: Subscription, release: Callable[[], Awaitable[None]]
-    ) -> None:
+    def __init__(self, member_id: str, seat: Subscription) -> None:
         self.member_id = member_id  # the member followed (a merge's survivor, say)
         self.seat = seat
-        self.release = release
         self.taken = False
+        # Set by the per-connection cap (schema/limits.py): released, it no longer counts.
+        self.uncount: Callable[[], None] | None = None
+
+    async def release(self) -> None:
+        """Give the seat up: the subscription ended while asleep."""
+        raise NotImplementedError
+
+    async def recheck(self) -> None:
+        """A resync while asleep: wake the seat only if it missed a version."""
+        raise NotImplementedError
 
 
 class Sleep(BaseException):

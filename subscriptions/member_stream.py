@@ -12,7 +12,6 @@ with MERGED carrying the survivor's id and state, and from then on the survivor'
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -102,9 +101,8 @@ async def _one_member(
             parked = direct is not None and seat.park(direct)
             if parked and direct is not None and direct.outlet.may_sleep:
                 sleeping = True
-                seat.recheck = functools.partial(_recheck, load, member_id, channel, seat)
-                release = functools.partial(_release, bus, channel, seat)
-                raise Sleep(Sleeping(member_id, seat, release))
+                seat.asleep = _Asleep(member_id, seat, bus, channel, load)
+                raise Sleep(seat.asleep)
             event = await seat.get()
             if parked and direct is not None:
                 await direct.outlet.settle()  # its last direct write goes out before ours
@@ -137,15 +135,32 @@ async def _release(bus: EventBus, channel: str, seat: Subscription) -> None:
     await bus.close(channel, seat)
 
 
-async def _recheck(load: LoadMember, member_id: str, channel: str, seat: Subscription) -> None:
-    """A resync of a sleeping seat: what its stream would do first, without starting it."""
-    BUS_RESYNCS.labels(cause="bus").inc()
-    try:
-        behind = await _fresher(load, member_id, seat.last) is not None
-    except Exception:
-        behind = True  # the stream reads again, and reports it if that fails too
-    if behind:
-        seat.rouse(Event(channel, RESYNC))  # it missed a version: the stream sends the catch-up
+class _Asleep(Sleeping):
+    __slots__ = ("_bus", "_channel", "_load")
+
+    def __init__(
+        self, member_id: str, seat: Subscription, bus: EventBus, channel: str, load: LoadMember
+    ) -> None:
+        super().__init__(member_id, seat)
+        self._bus = bus
+        self._channel = channel
+        self._load = load
+
+    async def release(self) -> None:
+        uncount, self.uncount = self.uncount, None
+        if uncount is not None:
+            uncount()
+        await _release(self._bus, self._channel, self.seat)
+
+    async def recheck(self) -> None:
+        """What the stream would do first on a resync, without starting it."""
+        BUS_RESYNCS.labels(cause="bus").inc()
+        try:
+            behind = await _fresher(self._load, self.member_id, self.seat.last) is not None
+        except Exception:
+            behind = True  # the stream reads again, and reports it if that fails too
+        if behind:  # it missed a version: the stream sends the catch-up
+            self.seat.rouse(Event(self._channel, RESYNC))
 
 
 async def _fresher(load: LoadMember, member_id: str, last: int) -> Member | None:
