@@ -78,7 +78,10 @@ class Subscription:
         wake = self.wake
         if wake is not None:
             self.wake = None
-            wake()
+            try:
+                wake()
+            except Exception:  # the bus's listener must outlive one subscriber's failure
+                log.exception("bus.wake_failed", extra={"channel": event.channel})
 
     def offer(self, event: Event) -> None:
         events = self._events

@@ -123,3 +123,24 @@ async def test_a_slow_consumer_gets_the_latest_state_coalesced_not_a_growing_que
     versions = [(e.version, e.coalesced) for e in got]
     assert versions == [(2, False), (7, True)], versions
     assert set(got[1].changes) == {c for e in got for c in e.changes}
+
+
+async def test_the_bus_keeps_delivering_when_waking_one_subscriber_fails() -> None:
+    """Waking a sleeping subscriber runs in the bus's listener: its failure stays its own."""
+    bus = EventBus(MemoryBackend("memory://"), 8)
+    await bus.connect()
+    try:
+        async with bus.subscribe("a") as broken, bus.subscribe("b") as healthy:
+
+            def fail() -> None:
+                raise RuntimeError("cannot start the operation")
+
+            broken.wake = fail
+            await bus.publish("a", "1")
+            await bus.publish("b", "2")
+            event = await asyncio.wait_for(healthy.get(), 5)
+            assert event.message == "2"
+            assert (await asyncio.wait_for(broken.get(), 5)).message == "1"  # queued anyway
+            assert broken.wake is None
+    finally:
+        await bus.disconnect()
