@@ -23,6 +23,7 @@ import pytest
 from db.jobs import Clock, JobRunner, running, wall_clock
 from resolvers.context import utc_now
 from settings import Settings
+from subscriptions.channels import member_channel
 from tests.support.client import GraphQLClient, token, transport_ws
 from tests.support.operations import enroll
 from tests.support.points import ACTIVITY_LOG, MEMBER, WATCH, buy
@@ -237,7 +238,15 @@ async def test_a_downgrade_waits_for_the_grace_period_and_is_pushed(
             "member { tier { previous { id } current { id } } } } }",
             {"id": member["id"]},
         )
-        await asyncio.sleep(0.2)
+        # Asleep means its first read is done: a change committed before that read would be in
+        # its state already, and no push would follow (a fixed pause was too short under load).
+        bus = job_server.services.bus
+        channel = member_channel(member["id"])
+        for _ in range(500):
+            seats = bus._open.get(channel, set())
+            if any(seat.wake is not None for seat in seats):
+                break
+            await asyncio.sleep(0.02)
         await jobs.run_once(first_review + timedelta(days=31))
         update = (await ws.next_data())["memberUpdated"]
     assert update["changes"] == ["TIER_CHANGED"]
