@@ -193,11 +193,10 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         # The operation task's context (request id, outlet): the woken task runs in a copy.
         context = contextvars.copy_context()
         wake = functools.partial(self._wake, operation, outlet, sleeping, context)
-        seat = sleeping.seat
-        if seat.direct is None:  # woken on the way here
+        if sleeping.seat.direct is None:  # woken on the way here
             wake()
         else:
-            seat.wake = wake
+            sleeping.wake = wake
 
     def _wake(
         self,

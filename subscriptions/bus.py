@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 from broadcaster import Broadcast, BroadcastBackend, Event
@@ -36,7 +36,7 @@ class Subscription:
     The queue is a deque made on the first event and one future while waiting, not an
     asyncio.Queue: thousands of idle seats each carried three deques they never used."""
 
-    __slots__ = ("_events", "_size", "_waiter", "asleep", "direct", "last", "wake")
+    __slots__ = ("_events", "_size", "_waiter", "asleep", "direct", "last")
 
     def __init__(self, size: int) -> None:
         self._size = size
@@ -44,11 +44,9 @@ class Subscription:
         self._waiter: asyncio.Future[None] | None = None
         self.direct: Direct | None = None
         self.last = 0
-        # Set while the seat's stream has ended to wait with no operation (a sleeping
-        # subscription, subscriptions/direct.py): starts it again when something needs it.
-        self.wake: Callable[[], None] | None = None
-        # While asleep: a resync checks whether it is behind without waking it (a bus reconnect
-        # resyncs every seat, and most of them missed nothing).
+        # While its stream has ended to wait with no operation (a sleeping subscription,
+        # subscriptions/direct.py): how to start it again, and how a resync checks whether it is
+        # behind without waking it (a bus reconnect resyncs every seat; most missed nothing).
         self.asleep: Sleeping | None = None
 
     async def get(self) -> Event:
@@ -72,12 +70,11 @@ class Subscription:
 
     def rouse(self, event: Event) -> None:
         """Hand `event` to the seat's own stream, starting it again if it sleeps."""
+        asleep, self.asleep = self.asleep, None
         self.direct = None  # its stream runs until its queue is empty again
-        self.asleep = None
         self.offer(event)
-        wake = self.wake
-        if wake is not None:
-            self.wake = None
+        if asleep is not None and asleep.wake is not None:
+            wake, asleep.wake = asleep.wake, None
             try:
                 wake()
             except Exception:  # the bus's listener must outlive one subscriber's failure
@@ -159,7 +156,6 @@ class EventBus(Broadcast):
 
     async def close(self, channel: str, seat: Subscription) -> None:
         """Give the seat up; the process leaves the channel with its last seat. Idempotent."""
-        seat.wake = None
         seat.asleep = None
         holders = self._open.get(channel)
         if holders is None or seat not in holders:

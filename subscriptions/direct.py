@@ -16,8 +16,9 @@ needs I/O, a socket that is still busy with its previous message) wakes the seat
 which then does exactly what it did before direct delivery existed, and parks again when its
 queue is empty.
 
-The protocol handlers (api/graphql_view.py) and the executor (api/shared_render.py) set the two
-context variables for the operation's task; the member stream's resolver reads them.
+The protocol handlers (api/outlets.py) and the executor (api/shared_render.py) set the context
+variables for the operation's task (OUTLET, RENDERER, and ASLEEP when it wakes a sleeping
+subscription); the member stream's resolver reads them.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class Sleeping:
     direct delivery. `taken` once a stream carries on from it. One object per sleeping
     subscription, holding what the stream would need, rather than a closure per callback."""
 
-    __slots__ = ("member_id", "seat", "taken", "uncount")
+    __slots__ = ("member_id", "seat", "taken", "uncount", "wake")
 
     def __init__(self, member_id: str, seat: Subscription) -> None:
         self.member_id = member_id  # the member followed (a merge's survivor, say)
@@ -84,6 +85,8 @@ class Sleeping:
         self.taken = False
         # Set by the per-connection cap (schema/limits.py): released, it no longer counts.
         self.uncount: Callable[[], None] | None = None
+        # Set by the protocol handler once the operation has ended: starts it again.
+        self.wake: Callable[[], None] | None = None
 
     async def release(self) -> None:
         """Give the seat up: the subscription ended while asleep."""
@@ -100,7 +103,8 @@ class Sleep(BaseException):
     hooks: about 18 KiB, benchmarks/RESULTS.md); unwinding it leaves only the seat, the outlet and
     this record. A BaseException, so no `except Exception` on the way makes it an error result;
     the protocol handler (api/outlets.py) catches it and starts the operation again when the
-    bus wakes the seat (`Subscription.wake`): a gap, a resync, a tombstone, a busy socket."""
+    bus wakes the seat (`Sleeping.wake`): a gap, a tombstone, a busy socket, or a resync that
+    finds it behind."""
 
     def __init__(self, sleeping: Sleeping) -> None:
         super().__init__()

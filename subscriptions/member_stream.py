@@ -154,13 +154,14 @@ class _Asleep(Sleeping):
 
     async def recheck(self) -> None:
         """What the stream would do first on a resync, without starting it."""
-        BUS_RESYNCS.labels(cause="bus").inc()
         try:
             behind = await _fresher(self._load, self.member_id, self.seat.last) is not None
         except Exception:
             behind = True  # the stream reads again, and reports it if that fails too
-        if behind:  # it missed a version: the stream sends the catch-up
+        if behind:  # it missed a version: the stream sends the catch-up (and counts the resync)
             self.seat.rouse(Event(self._channel, RESYNC))
+        else:
+            BUS_RESYNCS.labels(cause="bus").inc()
 
 
 async def _fresher(load: LoadMember, member_id: str, last: int) -> Member | None:

@@ -17,6 +17,7 @@ from websockets.asyncio.client import ClientConnection
 
 from api.graphql_view import GraphQLView
 from api.outlets import SocketOutlet
+from subscriptions.bus import Subscription
 from subscriptions.channels import member_channel
 from subscriptions.events import RESYNC
 from subscriptions.redis_backend import ResilientRedisBackend
@@ -216,6 +217,11 @@ def _resyncs() -> float:
     return REGISTRY.get_sample_value("bus_resyncs_total", {"cause": "bus"}) or 0.0
 
 
+def _asleep(seat: Subscription) -> bool:
+    """Asleep, its operation ended: the handler has set how to wake it."""
+    return seat.asleep is not None and seat.asleep.wake is not None
+
+
 def _running_operations() -> int:
     return sum(
         1
@@ -242,7 +248,7 @@ async def test_an_idle_subscription_sleeps_without_its_operation_and_wakes_when_
         sid = await ws.subscribe(MEMBER_UPDATED, {"id": member["id"]})
         await _until(lambda: channel in bus._open)
         (seat,) = bus._open[channel]
-        await _until(lambda: seat.wake is not None)  # asleep: only its seat and outlet left
+        await _until(lambda: _asleep(seat))  # only its seat and outlet left
         assert _running_operations() == before
 
         # The next version goes straight to the socket; the subscription stays asleep.
@@ -251,17 +257,17 @@ async def test_an_idle_subscription_sleeps_without_its_operation_and_wakes_when_
         assert (
             pushed["id"] == sid and pushed["payload"]["data"]["memberUpdated"]["version"] == version
         )
-        assert seat.wake is not None and _running_operations() == before
+        assert _asleep(seat) and _running_operations() == before
 
         # A resync (what a Redis reconnect sends every seat) with nothing missed: the member
         # is read again, but the subscription stays asleep and nothing is sent.
         backend = bus.backend
         assert isinstance(backend, ResilientRedisBackend)
-        resyncs, asleep = _resyncs(), seat.wake
+        resyncs, asleep = _resyncs(), seat.asleep
         backend._offer(Event(channel, RESYNC))
         await _until(lambda: _resyncs() == resyncs + 1)
         await asyncio.sleep(0.1)
-        assert seat.wake is asleep  # never woken (a wake and a new sleep would replace it)
+        assert seat.asleep is asleep  # never woken (a wake and a new sleep would replace it)
         with pytest.raises(TimeoutError):
             await ws.receive(timeout=0.3)
 
@@ -271,7 +277,7 @@ async def test_an_idle_subscription_sleeps_without_its_operation_and_wakes_when_
         backend._offer(Event(channel, RESYNC))
         caught_up = (await ws.receive())["payload"]["data"]["memberUpdated"]
         assert caught_up["version"] == version and caught_up["coalesced"] is True
-        await _until(lambda: seat.wake is not None)
+        await _until(lambda: _asleep(seat))
         assert _running_operations() == before
         version = (await purchase(client, member["id"], "4.00"))["member"]["version"]
         pushed = await ws.receive()

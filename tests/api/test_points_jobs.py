@@ -244,7 +244,7 @@ async def test_a_downgrade_waits_for_the_grace_period_and_is_pushed(
         channel = member_channel(member["id"])
         for _ in range(500):
             seats = bus._open.get(channel, set())
-            if any(seat.wake is not None for seat in seats):
+            if any(seat.asleep is not None and seat.asleep.wake for seat in seats):
                 break
             await asyncio.sleep(0.02)
         await jobs.run_once(first_review + timedelta(days=31))

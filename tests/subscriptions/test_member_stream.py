@@ -16,6 +16,7 @@ from prometheus_client import REGISTRY
 
 from subscriptions.bus import EventBus
 from subscriptions.channels import member_channel
+from subscriptions.direct import Sleeping
 from subscriptions.events import MemberEvent, decode
 from subscriptions.member_stream import member_updates
 from tests.support.client import GraphQLClient
@@ -135,12 +136,13 @@ async def test_the_bus_keeps_delivering_when_waking_one_subscriber_fails() -> No
             def fail() -> None:
                 raise RuntimeError("cannot start the operation")
 
-            broken.wake = fail
+            broken.asleep = Sleeping("mbr_broken", broken)
+            broken.asleep.wake = fail
             await bus.publish("a", "1")
             await bus.publish("b", "2")
             event = await asyncio.wait_for(healthy.get(), 5)
             assert event.message == "2"
             assert (await asyncio.wait_for(broken.get(), 5)).message == "1"  # queued anyway
-            assert broken.wake is None
+            assert broken.asleep is None
     finally:
         await bus.disconnect()
