@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from tests.support.redis_server import start_redis_server, stop_redis_server
+
 
 def cluster_support() -> str | None:
     """None when redis-server and redis-cli can build a cluster here, else why not."""
@@ -56,53 +58,26 @@ class ClusterNode:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--cluster-enabled",
-                "yes",
-                "--cluster-port",
-                str(self.bus_port),
-                "--cluster-config-file",
-                "nodes.conf",
-                # Quick failure detection; a dead primary without replica leaves its slots
-                # unserved and the rest of the cluster keeps serving the other slots.
-                "--cluster-node-timeout",
-                "2000",
-                "--cluster-require-full-coverage",
-                "no",
-                "--dir",
-                str(self.directory),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+        self.process = start_redis_server(
+            self.port,
+            "--cluster-enabled",
+            "yes",
+            "--cluster-port",
+            str(self.bus_port),
+            "--cluster-config-file",
+            "nodes.conf",
+            # Quick failure detection; a dead primary without replica leaves its slots
+            # unserved and the rest of the cluster keeps serving the other slots.
+            "--cluster-node-timeout",
+            "2000",
+            "--cluster-require-full-coverage",
+            "no",
+            "--dir",
+            str(self.directory),
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if not self.running:
-                # e.g. its port was taken meanwhile: what answers there is not this node
-                raise RuntimeError(f"redis-server on {self.port} exited at start")
-            with (
-                contextlib.suppress(OSError),
-                socket.create_connection(("127.0.0.1", self.port), 0.2),
-            ):
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise TimeoutError(f"redis-server on {self.port} did not start")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        stop_redis_server(self.process)
 
     @property
     def running(self) -> bool:
