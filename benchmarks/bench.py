@@ -1055,24 +1055,22 @@ async def run(p: Params, args: argparse.Namespace, owned: Owned) -> None:
         await client.close()
 
 
+def _against_driver(label: str, api: LoadResult, floor: LoadResult) -> str:
+    return (
+        f"{label}  GraphQL {api.rate:8.1f}/s p50 {ms(api.p50)} p99 {ms(api.p99)} ms | driver "
+        f"{floor.rate:8.1f}/s p50 {ms(floor.p50)} p99 {ms(floor.p99)} ms | throughput ratio "
+        f"{ratio(api.rate, floor.rate)}, p50 ratio {ratio(api.p50, floor.p50)}"
+    )
+
+
 def summary(
     reads: ReadFigures | None, writes: WriteFigures | None, pushes: PushFigures | None
 ) -> None:
     say("\nSUMMARY  ((a) and (c): in-memory bus; (b): see bus)")
     if reads is not None:
-        a, af = reads.api, reads.floor
-        say(
-            f"(a) read   GraphQL {a.rate:8.1f}/s p50 {ms(a.p50)} p99 {ms(a.p99)} ms | driver "
-            f"{af.rate:8.1f}/s p50 {ms(af.p50)} p99 {ms(af.p99)} ms | throughput ratio "
-            f"{ratio(a.rate, af.rate)}, p50 ratio {ratio(a.p50, af.p50)}"
-        )
+        say(_against_driver("(a) read ", reads.api, reads.floor))
     if writes is not None:
-        c, cf = writes.api, writes.floor
-        say(
-            f"(c) write  GraphQL {c.rate:8.1f}/s p50 {ms(c.p50)} p99 {ms(c.p99)} ms | driver "
-            f"{cf.rate:8.1f}/s p50 {ms(cf.p50)} p99 {ms(cf.p99)} ms | throughput ratio "
-            f"{ratio(c.rate, cf.rate)}, p50 ratio {ratio(c.p50, cf.p50)}"
-        )
+        say(_against_driver("(c) write", writes.api, writes.floor))
     if pushes is not None:
         say(
             f"(b) push   first p50 {ms(percentile(pushes.first, 50))} p99 "
