@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import itertools
 import json
 import os
@@ -36,6 +37,7 @@ import random
 import resource
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -211,6 +213,7 @@ async def db_write_times(mongo_uri: str, samples: int, outbox: bool = True) -> l
 
 async def mixed(
     api: Api,
+    ready: Callable[[int], Awaitable[float]],
     token: str,
     members: list[str],
     subscribers: int,
@@ -224,7 +227,7 @@ async def mixed(
     sent: dict[tuple[str, int], tuple[float, float]] = {}
     failures = skipped = 0
     with clients("api", api.ws_url, token, sockets) as group:
-        await asyncio.sleep(2.0)
+        subscribed_after = await ready(len(sockets))
 
         async def one(member: str) -> None:
             nonlocal failures
@@ -268,6 +271,7 @@ async def mixed(
     for member, version in sent:
         latest[member] = max(latest.get(member, 0), version)
     out_of_order = lost = coalesced = 0
+    lost_detail: list[str] = []
     latencies: list[float] = []
     for index, member in enumerate(sockets):
         got = sorted(by_socket.get(index, []), key=lambda r: r[4])
@@ -276,6 +280,12 @@ async def mixed(
             out_of_order += 1
         if member in latest and (not versions or versions[-1] < latest[member]):
             lost += 1
+            if len(lost_detail) < 5:
+                mine = sorted(v for m, v in sent if m == member)
+                lost_detail.append(
+                    f"socket {index} ({member}): got {versions}, sent {mine}, notes "
+                    f"{[n for i, n in group.notes if i == index]}"
+                )
         coalesced += sum(1 for r in got if r[3])
         for record in got:
             if not record[3] and (member, record[2]) in sent:
@@ -291,9 +301,12 @@ async def mixed(
         "out_of_order": out_of_order,
         "lost": lost,
         "coalesced": coalesced,
+        "lost_detail": lost_detail,
+        "notes": group.notes,
         "sockets": len(sockets),
         "cpu": cpu,
         "elapsed": elapsed,
+        "subscribed_after": subscribed_after,
     }
 
 
@@ -304,6 +317,19 @@ async def metric_sum(http: httpx.AsyncClient, port: int, name: str) -> float:
         for line in text.splitlines()
         if line.startswith(name + " ") or line.startswith(name + "{")
     )
+
+
+async def all_subscribed(http: httpx.AsyncClient, port: int, n: int) -> float:
+    """Seconds until the server has `n` member streams open (a client has sent its subscribe
+    when it says ready, the server may not have run it yet); then one more second to settle."""
+    began = time.monotonic()
+    while await metric_sum(http, port, "subscriptions_open") < n:
+        if time.monotonic() - began > 120:
+            raise TimeoutError(f"fewer than {n} subscriptions open after 120 s")
+        await asyncio.sleep(0.1)
+    waited = time.monotonic() - began
+    await asyncio.sleep(1.0)
+    return waited
 
 
 async def recovery(
@@ -320,7 +346,7 @@ async def recovery(
     sockets = [m for m in members for _ in range(per_member)][:subscribers]
     watched = sorted(set(sockets))
     with clients("api", api.ws_url, token, sockets) as group:
-        await asyncio.sleep(2.0)
+        await all_subscribed(http, server.port, len(sockets))
         resyncs_before = await metric_sum(http, server.port, "bus_resyncs_total")
         redis.stop()
         await asyncio.sleep(1.0)
@@ -470,6 +496,7 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                     say("  purchases through a second API process; the sockets on the first")
                 result = await mixed(
                     writer,
+                    functools.partial(all_subscribed, http, api_proc.port),
                     token,
                     members,
                     sizes.mixed_subscribers,
@@ -484,7 +511,8 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                     f"  {result['purchases']} purchases at {result['rate']:.0f}/s "
                     f"({result['failures']} failed, {result['skipped']} slots skipped with "
                     f"{IN_FLIGHT} in flight), {len(lat)} pushes timed on "
-                    f"{result['sockets']} sockets"
+                    f"{result['sockets']} sockets (all subscribed "
+                    f"{result['subscribed_after']:.1f} s after the clients had connected)"
                 )
                 if lat:
                     say(
@@ -506,8 +534,11 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                 )
                 say(
                     f"  checked every socket: out of order {result['out_of_order']}, lost "
-                    f"{result['lost']}, coalesced catch-ups {result['coalesced']}"
+                    f"{result['lost']}, coalesced catch-ups {result['coalesced']}, "
+                    f"sockets with a close or an error message {len(result['notes'])}"
                 )
+                for line in result["lost_detail"] + [n for _, n in result["notes"][:5]]:
+                    say(f"    {line}")
             say()
             if "4" in phases:
                 say(

@@ -22,7 +22,7 @@ import httpx
 from bench_procs import BENCH_ENCRYPTION_KEY, BENCH_LOOKUP_KEY, OUT, ROOT, free_port
 from bench_stats import percentile
 from redis import asyncio as aioredis
-from ws_clients import Record, client_main, decode_records
+from ws_clients import Note, Record, client_main, decode_report
 
 ENROLL = """mutation Enroll($input: EnrollMemberInput!) {
   enrollMember(input: $input) { member { id version } userErrors { code } } }"""
@@ -184,14 +184,17 @@ class Clients:
             _state, count = pipe.recv()
             self.sockets += count
         self.records: list[Record] = []
+        self.notes: list[Note] = []
 
     def collect(self) -> list[Record]:
         for pipe in self.pipes:
             pipe.send("report")
         for n, pipe in enumerate(self.pipes):
             # socket indexes are per process: make them global
-            for index, member, version, coalesced, at in decode_records(pipe.recv()):
+            records, notes = decode_report(pipe.recv())
+            for index, member, version, coalesced, at in records:
                 self.records.append((index * CLIENT_PROCESSES + n, member, version, coalesced, at))
+            self.notes.extend((index * CLIENT_PROCESSES + n, note) for index, note in notes)
         return self.records
 
     def close(self) -> None:

@@ -5,13 +5,13 @@ A client process opens one socket per entry of its member list, against the API
 connection acknowledged, no subscription) or against the floor server (raw sockets), records
 the arrival time (CLOCK_MONOTONIC, comparable across processes on Linux) and version of every
 message, and answers its parent's commands over a pipe:
-"report" -> the records since the last report; "quit" -> close everything and exit.
+"report" -> the records and notes since the last report; "quit" -> close everything and exit.
+A note says why a socket stopped receiving, or a message that was not a `next`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import resource
 import time
@@ -29,6 +29,8 @@ SUBSCRIPTION = """subscription Watch($id: ID!) { memberUpdated(memberId: $id) {
 
 # (socket index, member id, version, coalesced, arrival time)
 Record = tuple[int, str, int, bool, float]
+# (socket index, what happened): a close, an error or complete message, a failed read
+Note = tuple[int, str]
 
 
 async def _open_api(url: str, token: str, member_id: str, subscribe: bool) -> ClientConnection:
@@ -53,19 +55,34 @@ async def _open_api(url: str, token: str, member_id: str, subscribe: bool) -> Cl
     return ws
 
 
-async def _read(ws: ClientConnection, index: int, member_id: str, out: list[Record]) -> None:
-    with contextlib.suppress(Exception):
+async def _read(
+    ws: ClientConnection, index: int, out: list[Record], notes: list[Note], closing: list[bool]
+) -> None:
+    try:
         async for raw in ws:
             now = time.monotonic()
             message = json.loads(raw)
-            if message.get("type") != "next":
+            kind = message.get("type")
+            if kind in ("ping", "pong"):
+                continue
+            if kind != "next":
+                notes.append((index, f"{kind}: {json.dumps(message.get('payload'))[:200]}"))
                 continue
             update = message["payload"]["data"]["memberUpdated"]
             out.append((index, update["memberId"], update["version"], update["coalesced"], now))
+        if not closing:
+            notes.append((index, f"closed by the server: {ws.close_code} {ws.close_reason}"))
+    except asyncio.CancelledError:
+        raise
+    except Exception as error:
+        if not closing:
+            notes.append((index, f"read failed: {type(error).__name__}: {error}"[:300]))
 
 
 async def _run(conn: Connection, mode: str, url: str, token: str, members: list[str]) -> None:
     records: list[Record] = []
+    notes: list[Note] = []
+    closing: list[bool] = []  # non-empty once the parent said quit
     sockets: list[ClientConnection] = []
     tasks: list[asyncio.Task[None]] = []
     for start in range(0, len(members), 200):  # connect in batches
@@ -80,14 +97,16 @@ async def _run(conn: Connection, mode: str, url: str, token: str, members: list[
         for offset, ws in enumerate(opened):
             index = start + offset
             sockets.append(ws)
-            tasks.append(asyncio.create_task(_read(ws, index, members[index], records)))
+            tasks.append(asyncio.create_task(_read(ws, index, records, notes, closing)))
     conn.send(("ready", len(sockets)))
     while True:
         command = await asyncio.to_thread(conn.recv)
         if command == "report":
             taken, records[:] = list(records), []
-            conn.send(taken)
+            noted, notes[:] = list(notes), []
+            conn.send((taken, noted))
         elif command == "quit":
+            closing.append(True)
             break
     for task in tasks:
         task.cancel()
@@ -106,5 +125,6 @@ def client_main(conn: Connection, mode: str, url: str, token: str, members: list
         asyncio.run(_run(conn, mode, url, token, members))
 
 
-def decode_records(raw: Any) -> list[Record]:
-    return [tuple(r) for r in raw]  # type: ignore[misc]
+def decode_report(raw: Any) -> tuple[list[Record], list[Note]]:
+    records, notes = raw
+    return [tuple(r) for r in records], [tuple(n) for n in notes]  # type: ignore[misc]
