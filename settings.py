@@ -112,6 +112,12 @@ class Settings(BaseSettings):
         description="Compress WebSocket messages (permessage-deflate): less traffic, but a "
         "compressor per socket (memory) and a compression per socket and message (CPU).",
     )
+    bus_event_format: Literal["binary", "json"] = Field(
+        "binary",
+        description="How events are written to the bus: binary (BSON) or json, the format of "
+        "releases before binary events; this release reads both. Set json while processes of "
+        "such a release still run (a rolling deploy), then binary.",
+    )
     outbox_grace_seconds: float = Field(
         2.0, gt=0, description="Age at which the outbox relay publishes a change nobody published."
     )

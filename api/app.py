@@ -122,6 +122,7 @@ def create_app(
             grace=settings.outbox_grace_seconds,
             interval=settings.outbox_relay_interval_seconds,
             kill_after_commit=settings.test_kill_after_commit,
+            event_format=settings.bus_event_format,
         )
         await outbox.start()
         writer = Writer(

@@ -148,8 +148,10 @@ class TxReads:
 
 Decide = Callable[[Member | None, TxReads], Awaitable[Outcome]]
 OnCommit = Callable[[Committed], Awaitable[None]]
-# Queues more documents on the change's writes (the outbox of subscriptions/outbox.py).
-Stage = Callable[[WriteBatch, Committed], None]
+# Queues more documents on the change's writes (the outbox of subscriptions/outbox.py) and
+# returns what it queued, which `Publish` gets with the change once it has committed.
+Stage = Callable[[WriteBatch, Committed], object]
+Publish = Callable[[Committed, object], Awaitable[None]]
 Schedule = Callable[[Member], datetime | None]
 # Runs on every outcome before it is written (decisioning's observe: cadence, journeys).
 Refine = Callable[[Member | None, Outcome, datetime], Outcome]
@@ -160,7 +162,7 @@ class Writer:
         self,
         client: AsyncMongoClient[Doc],
         c: Collections,
-        on_commit: OnCommit,
+        on_commit: Publish,
         stage: Stage | None = None,
         schedule: Schedule | None = None,
         refine: Refine | None = None,
@@ -201,6 +203,8 @@ class Writer:
         """
         # No look-up of the key first: the record's insert, last in the transaction, collides
         # with a committed one (_KeyUsed), and a refusal is checked against the records below.
+        # What the stage queued in the run that committed, by id() of each change it staged.
+        staged: dict[int, object] = {}
         for attempt in range(MAX_ATTEMPTS):
             try:
                 run = functools.partial(
@@ -212,6 +216,7 @@ class Writer:
                     audit=audit,
                     at=at,
                     seen=seen,
+                    staged=staged,
                 )
                 # A session of its own, with nothing before the transaction to be causally
                 # after; causal consistency would only add afterClusterTime to the first
@@ -237,15 +242,15 @@ class Writer:
                 if earlier is None:  # pragma: no cover - the record was just seen
                     continue
                 return earlier
-            await self._publish(committed)
+            await self._publish(committed, staged)
             return committed
         raise RuntimeError(f"member {member_id}: too much contention, gave up after retries")
 
-    async def _publish(self, committed: Committed) -> None:
+    async def _publish(self, committed: Committed, staged: dict[int, object]) -> None:
         """After the commit only: the change, then the other members it changed."""
         for done in (committed, *committed.related):
             if not done.quiet:
-                await self._on_commit(done)
+                await self._on_commit(done, staged.get(id(done)))
             if done.notices and self._on_notices is not None:
                 await self._on_notices(done)
 
@@ -292,8 +297,11 @@ class Writer:
         audit: AuditNote | None = None,
         at: datetime | None = None,
         seen: Seen | None = None,
+        staged: dict[int, object] | None = None,
     ) -> Committed:
         c = self._c
+        if staged is not None:
+            staged.clear()  # a run before this one aborted, and its rows with it
         batch = WriteBatch(self._client, one_command=self._one_command)
         before: Member | None = None
         writes: int | None = None
@@ -352,7 +360,9 @@ class Writer:
             # aborts the transaction, and its staged rows with it.
             for done in (committed, *committed.related):
                 if not done.quiet:
-                    self._stage(batch, done)
+                    queued = self._stage(batch, done)
+                    if staged is not None:
+                        staged[id(done)] = queued
         await batch.send(session)
         return committed
 

@@ -20,7 +20,7 @@ from broadcaster._backends.memory import MemoryBackend
 from db.commit import Committed
 from subscriptions.channels import member_channel, store_channel
 from subscriptions.direct import Direct, Sleeping, fan_out
-from subscriptions.events import RESYNC, encode
+from subscriptions.events import RESYNC, Message, stamped
 from subscriptions.metrics import BUS_CONNECTED, BUS_PUBLISH_FAILURES, BUS_RESYNCS
 from subscriptions.redis_backend import ResilientRedisBackend
 from subscriptions.redis_cluster import ClusterRedisBackend
@@ -169,17 +169,11 @@ class EventBus(Broadcast):
     async def publish(self, channel: str, message: Any) -> None:
         await self._backend.publish(channel, message)
 
-    async def publish_committed(self, done: Committed) -> bool:
-        """Push a committed change to the member's channel (and the store's, when at a store).
-
-        Called after the commit. A failed publish never fails the write: the outbox relay
-        publishes it later, and subscribers that see a version gap resync from the database.
-        """
-        return await self.publish_all(channels_of(done), encode(done))
-
-    async def publish_all(self, channels: list[str], message: str) -> bool:
-        """True when every channel got the message."""
+    async def publish_all(self, channels: list[str], message: Message) -> bool:
+        """True when every channel got the message. A failed publish never fails a write: the
+        outbox relay publishes it later, and subscribers that see a version gap resync."""
         published = True
+        message = stamped(message)
         for channel in channels:
             try:
                 await self.publish(channel, message)

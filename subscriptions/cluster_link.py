@@ -27,7 +27,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
 from subscriptions.cluster_map import channel_slot
-from subscriptions.events import RESYNC
+from subscriptions.events import RESYNC, from_wire
 from subscriptions.metrics import BUS_RECONNECTS
 
 log = logging.getLogger("bus.redis.cluster")
@@ -192,7 +192,8 @@ class NodeLink:
         kind = message.get("type")
         channel = _text(message.get("channel"))
         if kind == "smessage":
-            self._hub.offer(Event(channel, _text(message["data"])))
+            # broadcaster types the message as text; binary events are bytes
+            self._hub.offer(Event(channel, from_wire(message["data"])))  # type: ignore[arg-type]
         elif kind == "sunsubscribe" and channel in self.channels:
             # Not asked for by us: Redis moved the channel's slot to another node.
             self._misplace([channel])

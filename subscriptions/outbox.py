@@ -33,7 +33,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from db.batch import WriteBatch
 from db.commit import Committed
 from subscriptions.bus import EventBus, channels_of
-from subscriptions.events import encode
+from subscriptions.events import EventFormat, encode
 from subscriptions.metrics import OUTBOX_RELAYED, OUTBOX_STAGED
 
 log = logging.getLogger("outbox")
@@ -56,12 +56,14 @@ class Outbox:
         grace: float = 2.0,
         interval: float = 1.0,
         kill_after_commit: bool = False,
+        event_format: EventFormat = "binary",
     ) -> None:
         self._rows = db[COLLECTION]
         self._bus = bus
         self._grace = timedelta(seconds=grace)
         self._interval = interval
         self._kill_after_commit = kill_after_commit
+        self._format: EventFormat = event_format
         self._published: list[str] = []
         self._task: asyncio.Task[None] | None = None
 
@@ -77,27 +79,33 @@ class Outbox:
         with contextlib.suppress(Exception):
             await self._delete_published()
 
-    def stage(self, batch: WriteBatch, done: Committed) -> None:
-        """Queued with the change's writes: the message to publish, committed with the change."""
-        batch.insert(
-            self._rows,
-            {
-                "_id": row_id(done.member.id, done.member.version),
-                "memberId": done.member.id,
-                "version": done.member.version,
-                "channels": channels_of(done),
-                "message": encode(done),
-                "createdAt": datetime.now(UTC),
-            },
-        )
+    def stage(self, batch: WriteBatch, done: Committed) -> Doc:
+        """Queued with the change's writes: the message to publish, committed with the change.
+        The row comes back to `after_commit`, so the change is encoded once."""
+        row = {
+            "_id": row_id(done.member.id, done.member.version),
+            "memberId": done.member.id,
+            "version": done.member.version,
+            "channels": channels_of(done),
+            "message": encode(done, self._format),
+            "createdAt": datetime.now(UTC),
+        }
+        batch.insert(self._rows, row)
+        return row
 
-    async def after_commit(self, done: Committed) -> None:
-        """The normal path: publish at once; the row goes when the publish succeeded."""
+    async def after_commit(self, done: Committed, staged: object) -> None:
+        """The normal path: publish the committed row's message at once; the row goes when the
+        publish succeeded. `staged`: the row `stage` queued for this change (None: no outbox
+        row was staged, as when the writer has no stage; the message is built here)."""
         OUTBOX_STAGED.inc()
         if self._kill_after_commit:
             # Test hook: die exactly between the commit and the publish.
             os.kill(os.getpid(), signal.SIGKILL)
-        if await self._bus.publish_committed(done):
+        if isinstance(staged, dict):
+            channels, message = staged["channels"], staged["message"]
+        else:
+            channels, message = channels_of(done), encode(done, self._format)
+        if await self._bus.publish_all(channels, message):
             self._published.append(row_id(done.member.id, done.member.version))
 
     async def relay(self) -> int:

@@ -23,7 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
-from subscriptions.events import RESYNC
+from subscriptions.events import RESYNC, from_wire
 from subscriptions.metrics import BUS_CONNECTED, BUS_RECONNECTS
 
 log = logging.getLogger("bus.redis")
@@ -170,7 +170,7 @@ class ResilientRedisBackend(BroadcastBackend):
                 self._offer(
                     Event(
                         channel.decode() if isinstance(channel, bytes) else channel,
-                        data.decode() if isinstance(data, bytes) else data,
+                        from_wire(data),  # type: ignore[arg-type]  # bytes: binary events
                     )
                 )
 

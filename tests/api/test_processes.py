@@ -22,10 +22,16 @@ from tests.support.servers import ServerProcess
 pytestmark = pytest.mark.processes
 
 
-@pytest.fixture
+@pytest.fixture(params=["binary", "mixed formats"])
 def two_processes(
-    settings: Settings, mongo_uri: str, redis_url: str, tmp_path: Path
+    request: pytest.FixtureRequest,
+    settings: Settings,
+    mongo_uri: str,
+    redis_url: str,
+    tmp_path: Path,
 ) -> Iterator[tuple[ServerProcess, ServerProcess]]:
+    """Two processes sharing the database and Redis. "mixed formats": the second writes its
+    events in the JSON format of releases before binary events, as during a rolling deploy."""
     env = {
         "MONGODB_URI": mongo_uri,
         "MONGODB_RETRY_WRITES": "false",
@@ -34,8 +40,9 @@ def two_processes(
         "LOG_LEVEL": "WARNING",
         "AUTH_SECRET": settings.auth_secret.get_secret_value(),
     }
+    b_env = env | ({"BUS_EVENT_FORMAT": "json"} if request.param == "mixed formats" else {})
     a = ServerProcess(env, tmp_path / "a.log")
-    b = ServerProcess(env, tmp_path / "b.log")
+    b = ServerProcess(b_env, tmp_path / "b.log")
     a.start()
     b.start()
     try:
@@ -51,17 +58,18 @@ async def test_a_purchase_through_one_process_reaches_a_subscriber_on_the_other(
     admin_token: str,
 ) -> None:
     a, b = two_processes
-    via_a = GraphQLClient(http, a.url, admin_token)
-    member = await enroll(via_a)
-    async with transport_ws(b.ws_url, admin_token) as on_b:
-        await on_b.subscribe(MEMBER_UPDATED, {"id": member["id"]})
-        await asyncio.sleep(0.3)
-        started = time.monotonic()
-        await purchase(via_a, member["id"], "12.00")
-        update = (await on_b.next_data())["memberUpdated"]
-        elapsed = time.monotonic() - started
-    assert (update["version"], update["member"]["balance"]["available"]) == (2, 12)
-    assert elapsed < 5
+    for writer, reader in ((a, b), (b, a)):
+        via = GraphQLClient(http, writer.url, admin_token)
+        member = await enroll(via)
+        async with transport_ws(reader.ws_url, admin_token) as watching:
+            await watching.subscribe(MEMBER_UPDATED, {"id": member["id"]})
+            await asyncio.sleep(0.3)
+            started = time.monotonic()
+            await purchase(via, member["id"], "12.00")
+            update = (await watching.next_data())["memberUpdated"]
+            elapsed = time.monotonic() - started
+        assert (update["version"], update["member"]["balance"]["available"]) == (2, 12)
+        assert elapsed < 5
 
 
 def _children(pid: int) -> list[int]:

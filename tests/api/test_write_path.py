@@ -181,7 +181,7 @@ async def test_a_server_without_bulk_write_gets_the_same_writes_one_command_each
     s = server.services
     published: list[Committed] = []
 
-    async def publish(done: Committed) -> None:
+    async def publish(done: Committed, staged: object) -> None:
         published.append(done)
 
     writer = Writer(server.app.state.mongo, s.reads.collections, publish, one_command=False)
