@@ -389,6 +389,10 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
     auth = import_service("api.auth")
     access = import_service("resolvers.access")
     token: str = auth.issue(secret, "member-state-api", subject="bench", role=access.Role.ADMIN)
+    # purchases as a till sends them: a POS token of the store (no back-office audit record)
+    till: str = auth.issue(
+        secret, "member-state-api", subject="till", role=access.Role.POS, store_ids=["store-001"]
+    )
     redis = Redis()
     mongo = EmbeddedMongoProcess()
     servers: list[Server] = []
@@ -401,7 +405,7 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
         floor = floor_server(redis.url)
         servers.append(floor)
         async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=64)) as http:
-            api = Api(http, api_proc.port, token)
+            api = Api(http, api_proc.port, token, till)
             arrivals = Arrivals(redis.url)
             members: list[str] = []
             text = await push_text(api, token)
@@ -412,7 +416,7 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                 # the same API with every event going through each socket's own operation
                 operations = api_server(mongo_uri, redis.url, secret, DIRECT_DELIVERY="false")
                 servers.append(operations)
-                operations_api = Api(http, operations.port, token)
+                operations_api = Api(http, operations.port, token, till)
                 for n in sizes.fanout:
                     lasts, sample = await fanout(api, redis.url, arrivals, token, n, sizes.rounds)
                     floor_lasts = await floor_fanout(
@@ -448,7 +452,7 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                     mongo_uri, redis.url, secret, GC_FREEZE="false", GC_THRESHOLD0="0"
                 )
                 servers.append(untuned)
-                plain_api = Api(http, untuned.port, token)
+                plain_api = Api(http, untuned.port, token, till)
                 plain, _ = await fanout(
                     plain_api, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
                 )
@@ -489,7 +493,7 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                     # purchases through a second API process; the sockets stay on the first
                     writes_proc = api_server(mongo_uri, redis.url, secret)
                     servers.append(writes_proc)
-                    writer = Api(http, writes_proc.port, token)
+                    writer = Api(http, writes_proc.port, token, till)
                     writer.ws_url = api.ws_url
                     pids = {"api (sockets)": api_proc.process.pid}
                     pids["api (writes)"] = writes_proc.process.pid
@@ -506,6 +510,7 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                     | {"mongo": mongo.pid}
                     | ({"redis": redis.process.pid} if redis.process else {}),
                 )
+                await writer.close()
                 lat: list[float] = result["latencies"]
                 say(
                     f"  {result['purchases']} purchases at {result['rate']:.0f}/s "
@@ -574,7 +579,7 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                     for label, mode in (("subscribed", "api"), ("connected", "api-connected")):
                         fresh = api_server(mongo_uri, redis.url, secret)
                         servers.append(fresh)
-                        url = Api(http, fresh.port, token).ws_url
+                        url = Api(http, fresh.port, token, till).ws_url
                         kib[label] = await idle_memory(fresh, mode, url, token, [member] * n)
                         fresh.stop()
                         servers.remove(fresh)

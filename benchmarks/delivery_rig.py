@@ -19,6 +19,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 import httpx
+from bench_http import GraphQLClient
 from bench_procs import BENCH_ENCRYPTION_KEY, BENCH_LOOKUP_KEY, OUT, ROOT, free_port
 from bench_stats import percentile
 from redis import asyncio as aioredis
@@ -224,11 +225,18 @@ def clients(mode: str, url: str, token: str, members: list[str]) -> Iterator[Cli
 
 
 class Api:
-    def __init__(self, http: httpx.AsyncClient, port: int, token: str) -> None:
+    """The API's operations the benchmark needs. Purchases go as a till sends them (`till`: a
+    POS token of store-001) over raw keep-alive connections (bench_http.py), one per purchase
+    in flight: the load generator shares the machine's cores with the server."""
+
+    def __init__(self, http: httpx.AsyncClient, port: int, token: str, till: str) -> None:
         self.http = http
+        self.port = port
         self.url = f"http://127.0.0.1:{port}/graphql"
         self.ws_url = f"ws://127.0.0.1:{port}/graphql"
         self.headers = {"authorization": f"Bearer {token}"}
+        self._till = till
+        self._idle: list[GraphQLClient] = []
 
     async def call(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
         response = await self.http.post(
@@ -263,24 +271,35 @@ class Api:
 
     async def purchase(self, member_id: str, amount: str = "3.00") -> int:
         key = uuid.uuid4().hex
-        data = await self.call(
-            PURCHASE,
-            {
-                "input": {
-                    "memberId": member_id,
-                    "amount": amount,
-                    "currencyCode": "EUR",
-                    "channel": "POS",
-                    "storeId": "store-001",
-                    "orderId": f"b-{key[:12]}",
-                    "idempotencyKey": key,
-                }
-            },
+        variables = {
+            "input": {
+                "memberId": member_id,
+                "amount": amount,
+                "currencyCode": "EUR",
+                "channel": "POS",
+                "storeId": "store-001",
+                "orderId": f"b-{key[:12]}",
+                "idempotencyKey": key,
+            }
+        }
+        connection = (
+            self._idle.pop() if self._idle else GraphQLClient("127.0.0.1", self.port, self._till)
         )
+        try:
+            data = (await connection.execute(PURCHASE, variables))["data"]
+        except BaseException:
+            await connection.close()
+            raise
+        self._idle.append(connection)
         payload = data["recordPurchase"]
         if payload["userErrors"]:
             raise RuntimeError(payload["userErrors"])
         return int(payload["member"]["version"])
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
 
 
 class Arrivals:
