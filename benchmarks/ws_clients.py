@@ -4,7 +4,9 @@ A client process opens one socket per entry of its member list, against the API
 (graphql-transport-ws, one memberUpdated subscription per socket; "api-connected": the
 connection acknowledged, no subscription) or against the floor server (raw sockets), records
 the arrival time (CLOCK_MONOTONIC, comparable across processes on Linux) and version of every
-message, and answers its parent's commands over a pipe:
+message. Like a browser, a client sends no WebSocket pings of its own (the websockets
+library's default is one every 20 s per socket: 500 a second to the server at 10,000 sockets);
+the server's pings find dead sockets. It answers its parent's commands over a pipe:
 "report" -> the records and notes since the last report; "quit" -> close everything and exit.
 A note says why a socket stopped receiving, or a message that was not a `next`.
 """
@@ -34,7 +36,12 @@ Note = tuple[int, str]
 
 
 async def _open_api(url: str, token: str, member_id: str, subscribe: bool) -> ClientConnection:
-    ws = await connect(url, subprotocols=[Subprotocol("graphql-transport-ws")], max_queue=None)
+    ws = await connect(
+        url,
+        subprotocols=[Subprotocol("graphql-transport-ws")],
+        max_queue=None,
+        ping_interval=None,
+    )
     await ws.send(
         json.dumps({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
     )
@@ -92,7 +99,8 @@ async def _run(conn: Connection, mode: str, url: str, token: str, members: list[
             opened = await asyncio.gather(*(_open_api(url, token, m, subscribe) for m in batch))
         else:
             opened = await asyncio.gather(
-                *(connect(url, max_queue=None) for _ in batch)  # raw sockets on the floor
+                # raw sockets on the floor
+                *(connect(url, max_queue=None, ping_interval=None) for _ in batch)
             )
         for offset, ws in enumerate(opened):
             index = start + offset
