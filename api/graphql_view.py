@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -69,6 +70,9 @@ class GraphQLView(GraphQL[Context, None]):
         # 4401 then, so the client reconnects with a fresh token. One sweeping task for all of
         # them rather than a timer per socket (~0.9 KiB each, benchmarks/RESULTS.md).
         self._expiry: dict[WebSocket, float] = {}
+        # No socket's token expires before this (a lower bound: a socket that leaves is not
+        # taken out of it), so the sweeper looks through 10,000 sockets only when one is due.
+        self._next_expiry = math.inf
         self._sweeper: asyncio.Task[None] | None = None
         self._no_sockets = asyncio.Event()
 
@@ -174,7 +178,9 @@ class GraphQLView(GraphQL[Context, None]):
         if isinstance(websocket, WebSocket) and expires is not None:
             delay = max(0.0, (expires - datetime.now(UTC)).total_seconds())
             loop = asyncio.get_running_loop()
-            self._expiry[websocket] = loop.time() + delay
+            at = loop.time() + delay
+            self._expiry[websocket] = at
+            self._next_expiry = min(self._next_expiry, at)
             if self._sweeper is None or self._sweeper.done():
                 self._sweeper = loop.create_task(self._sweep(), name="ws-token-expiry")
         unset: UnsetType = UNSET
@@ -187,9 +193,12 @@ class GraphQLView(GraphQL[Context, None]):
         while self._expiry:
             await asyncio.sleep(EXPIRY_SWEEP_SECONDS)
             now = loop.time()
+            if now < self._next_expiry:
+                continue
             due = [websocket for websocket, at in self._expiry.items() if at <= now]
             for websocket in due:
                 del self._expiry[websocket]
+            self._next_expiry = min(self._expiry.values(), default=math.inf)
             if due:
                 # together, and bounded: a socket that cannot take its close frame holds no one up
                 closing = [loop.create_task(self._expired(websocket)) for websocket in due]

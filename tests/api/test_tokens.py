@@ -206,13 +206,6 @@ async def test_a_socket_is_closed_with_4401_when_its_token_expires(
         ttl=timedelta(seconds=30),
         now=datetime.now(UTC) - timedelta(seconds=28),
     )
-    async with transport_ws(server.ws_url, short) as client:
-        await client.subscribe('subscription { memberUpdated(memberId: "mbr_none") { version } }')
-        with pytest.raises(ConnectionClosed) as closed:
-            while True:
-                await asyncio.wait_for(client.ws.recv(), 10)
-    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
-    # The client reconnects with a fresh token and is served again.
     fresh = issue(
         settings.auth_secret.get_secret_value(),
         settings.auth_issuer,
@@ -220,6 +213,20 @@ async def test_a_socket_is_closed_with_4401_when_its_token_expires(
         subject="short",
         role=Role.ADMIN,
     )
+    # A socket whose token expires in hours, connected first, is left alone.
+    async with transport_ws(server.ws_url, fresh) as lasting:
+        async with transport_ws(server.ws_url, short) as client:
+            await client.subscribe(
+                'subscription { memberUpdated(memberId: "mbr_none") { version } }'
+            )
+            with pytest.raises(ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(client.ws.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        await asyncio.sleep(1.0)  # two more sweeps
+        await lasting.ws.ping()
+        assert lasting.ws.close_code is None
+    # The client reconnects with a fresh token and is served again.
     async with connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as ws:  # type: ignore[list-item]
         payload = {"Authorization": f"Bearer {fresh}"}
         await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
