@@ -1,7 +1,7 @@
 """Delivery benchmark: fan-out against a bare WebSocket floor, mixed load, memory per idle
 subscription, GC tuning, and recovery after a Redis outage.
 
-    .venv/bin/python benchmarks/bench_delivery.py [--quick]
+    .venv/bin/python benchmarks/bench_delivery.py [--quick] [--phases 12345] [--rates 200,120]
 
 Starts its own redis-server (spare port), embedded Mongo-wire server (in memory), `app.py
 serve` and the floor server (benchmarks/floor_ws.py, a bare Starlette WebSocket app under the
@@ -13,9 +13,10 @@ Everything is stopped at the end, on error and on Ctrl-C. Loops are bounded in c
      bytes to N raw sockets, and vs the API with DIRECT_DELIVERY=false (every event through
      each socket's own operation).
  (2) GC: the same fan-out with GC_FREEZE=false GC_THRESHOLD0=0 (Python's defaults).
- (3) mixed load: S subscribers over M members, purchases at R/s for T s; push latency
-     (mutation sent -> push received) p50/p99/max, and minus the database write time (a raw
-     driver transaction of the same shape, measured in the same run); every version checked.
+ (3) mixed load: S subscribers over M members, purchases at R/s for T s (`--rates`: one run
+     per rate on the same server); push latency (mutation sent -> push received)
+     p50/p99/max, and minus the database write time (a raw driver transaction of the same
+     shape, measured in the same run); the CPU each process used; every version checked.
  (4) recovery: Redis stopped, purchases on K members, Redis started; time until every
      subscription has resynced and every changed member's subscribers have the new version.
  (5) memory per idle socket: RSS growth / N of a server that served nothing before (a server
@@ -374,7 +375,10 @@ async def recovery(
 # --------------------------------------------------------------------------- main
 
 
-async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) -> None:
+async def run(
+    sizes: Sizes, quick: bool, phases: set[str], split: bool = False, rates: list[int] | None = None
+) -> None:
+    rates = rates or [sizes.mixed_rate]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     say("delivery benchmark" + (" (--quick)" if quick else ""))
@@ -470,8 +474,9 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
             if "3" in phases:
                 say(
                     f"(3) mixed load: {sizes.mixed_subscribers} subscribers over "
-                    f"{sizes.mixed_members} members, {sizes.mixed_rate} purchases/s for "
-                    f"{sizes.mixed_seconds:.0f} s"
+                    f"{sizes.mixed_members} members, {', '.join(map(str, rates))} purchases/s "
+                    f"for {sizes.mixed_seconds:.0f} s each; purchases as a till sends them (a "
+                    f"POS token, raw keep-alive HTTP, at most {IN_FLIGHT} in flight)"
                 )
                 began = time.monotonic()
                 members = await api.enroll(sizes.mixed_members)
@@ -498,52 +503,54 @@ async def run(sizes: Sizes, quick: bool, phases: set[str], split: bool = False) 
                     pids = {"api (sockets)": api_proc.process.pid}
                     pids["api (writes)"] = writes_proc.process.pid
                     say("  purchases through a second API process; the sockets on the first")
-                result = await mixed(
-                    writer,
-                    functools.partial(all_subscribed, http, api_proc.port),
-                    token,
-                    members,
-                    sizes.mixed_subscribers,
-                    sizes.mixed_rate,
-                    sizes.mixed_seconds,
-                    pids
-                    | {"mongo": mongo.pid}
-                    | ({"redis": redis.process.pid} if redis.process else {}),
-                )
+                for rate in rates:
+                    say(f"  at {rate} purchases/s:")
+                    result = await mixed(
+                        writer,
+                        functools.partial(all_subscribed, http, api_proc.port),
+                        token,
+                        members,
+                        sizes.mixed_subscribers,
+                        rate,
+                        sizes.mixed_seconds,
+                        pids
+                        | {"mongo": mongo.pid}
+                        | ({"redis": redis.process.pid} if redis.process else {}),
+                    )
+                    lat: list[float] = result["latencies"]
+                    say(
+                        f"  {result['purchases']} purchases at {result['rate']:.0f}/s "
+                        f"({result['failures']} failed, {result['skipped']} slots skipped with "
+                        f"{IN_FLIGHT} in flight), {len(lat)} pushes timed on "
+                        f"{result['sockets']} sockets (all subscribed "
+                        f"{result['subscribed_after']:.1f} s after the clients had connected)"
+                    )
+                    if lat:
+                        say(
+                            f"  push latency  p50 {ms(percentile(lat, 50))}  p99 "
+                            f"{ms(percentile(lat, 99))}  max {ms(max(lat))}"
+                        )
+                        say(
+                            f"  minus the write p50  p50 {ms(percentile(lat, 50) - w50)}  p99 "
+                            f"{ms(percentile(lat, 99) - w50)}  max {ms(max(lat) - w50)}"
+                        )
+                    say(
+                        f"  CPU over the {result['elapsed']:.1f} s of purchases: "
+                        + ", ".join(f"{k} {v:.2f} s" for k, v in result["cpu"].items())
+                    )
+                    responses: list[float] = result["responses"]
+                    say(
+                        f"  mutation round trip  p50 {ms(percentile(responses, 50))}  p99 "
+                        f"{ms(percentile(responses, 99))}  max {ms(max(responses))}"
+                    )
+                    say(
+                        f"  checked every socket: out of order {result['out_of_order']}, lost "
+                        f"{result['lost']}, coalesced catch-ups {result['coalesced']}, "
+                        f"sockets with a close or an error message {len(result['notes'])}"
+                    )
+                    for line in result["lost_detail"] + [n for _, n in result["notes"][:5]]:
+                        say(f"    {line}")
                 await writer.close()
-                lat: list[float] = result["latencies"]
-                say(
-                    f"  {result['purchases']} purchases at {result['rate']:.0f}/s "
-                    f"({result['failures']} failed, {result['skipped']} slots skipped with "
-                    f"{IN_FLIGHT} in flight), {len(lat)} pushes timed on "
-                    f"{result['sockets']} sockets (all subscribed "
-                    f"{result['subscribed_after']:.1f} s after the clients had connected)"
-                )
-                if lat:
-                    say(
-                        f"  push latency  p50 {ms(percentile(lat, 50))}  p99 "
-                        f"{ms(percentile(lat, 99))}  max {ms(max(lat))}"
-                    )
-                    say(
-                        f"  minus the write p50  p50 {ms(percentile(lat, 50) - w50)}  p99 "
-                        f"{ms(percentile(lat, 99) - w50)}  max {ms(max(lat) - w50)}"
-                    )
-                say(
-                    f"  CPU over the {result['elapsed']:.1f} s of purchases: "
-                    + ", ".join(f"{k} {v:.2f} s" for k, v in result["cpu"].items())
-                )
-                responses: list[float] = result["responses"]
-                say(
-                    f"  mutation round trip  p50 {ms(percentile(responses, 50))}  p99 "
-                    f"{ms(percentile(responses, 99))}  max {ms(max(responses))}"
-                )
-                say(
-                    f"  checked every socket: out of order {result['out_of_order']}, lost "
-                    f"{result['lost']}, coalesced catch-ups {result['coalesced']}, "
-                    f"sockets with a close or an error message {len(result['notes'])}"
-                )
-                for line in result["lost_detail"] + [n for _, n in result["notes"][:5]]:
-                    say(f"    {line}")
             say()
             if "4" in phases:
                 say(
@@ -616,8 +623,15 @@ def main() -> None:
         action="store_true",
         help="mixed load: purchases through a second API process, sockets on the first",
     )
+    parser.add_argument(
+        "--rates",
+        default="",
+        help="mixed load: purchases per second, one run each, e.g. 200,120 (default: 200)",
+    )
     args = parser.parse_args()
-    asyncio.run(run(QUICK if args.quick else FULL, args.quick, set(args.phases), args.split))
+    rates = [int(r) for r in args.rates.split(",") if r.strip()]
+    sizes = QUICK if args.quick else FULL
+    asyncio.run(run(sizes, args.quick, set(args.phases), args.split, rates))
 
 
 if __name__ == "__main__":
