@@ -16,12 +16,18 @@ from typing import Any
 from bench_procs import ROOT, import_service
 
 
+def demo_program() -> Any:
+    """The demo program file, parsed as the service parses it."""
+    program_module = import_service("loyalty.program")
+    return program_module.parse_program((ROOT / "config" / "program.toml").read_text())
+
+
 def sample_member() -> Any:
     enrollment = import_service("loyalty.enrollment")
     model = import_service("loyalty.model")
     program_module = import_service("loyalty.program")
     changes = import_service("loyalty.changes")
-    program = program_module.parse_program((ROOT / "config" / "program.toml").read_text())
+    program = demo_program()
     profile = model.Profile(
         first_name="Johanna", last_name="Jansen", email="jo.jansen@example.com",
         phone="+31612345678", birthday="1990-04-12",

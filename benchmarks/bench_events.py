@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from bench_crypto import sample_member
-from bench_procs import ROOT, import_service
+from bench_crypto import demo_program, sample_member
+from bench_procs import import_service
 
 
 def sample_change() -> Any:
@@ -28,7 +28,7 @@ def sample_change() -> Any:
     purchases = import_service("loyalty.purchases")
     model = import_service("loyalty.model")
     commit = import_service("db.commit")
-    program = program_module.parse_program((ROOT / "config" / "program.toml").read_text())
+    program = demo_program()
     now = datetime(2026, 11, 24, 12, tzinfo=UTC)
     ctx = changes.Context(now=now, actor="bench", channel=program_module.Channel.POS)
     outcome = purchases.record_purchase(sample_member(), Decimal("42.50"), "o-1", now, program, ctx)

@@ -20,7 +20,14 @@ from typing import Any
 
 import httpx
 from bench_http import GraphQLClient
-from bench_procs import BENCH_ENCRYPTION_KEY, BENCH_LOOKUP_KEY, OUT, ROOT, free_port
+from bench_procs import (
+    BENCH_ENCRYPTION_KEY,
+    BENCH_LOOKUP_KEY,
+    OUT,
+    ROOT,
+    free_port,
+    import_service,
+)
 from bench_stats import percentile
 from redis import asyncio as aioredis
 from ws_clients import Note, Record, client_main, decode_report
@@ -306,6 +313,8 @@ class Arrivals:
     """When each message reached Redis, seen by a subscriber of our own (t0 of a fan-out)."""
 
     def __init__(self, redis_url: str) -> None:
+        # the service's own reader of event messages (either format; needs no keys)
+        self._events = import_service("subscriptions.events")
         self._redis = aioredis.Redis.from_url(redis_url)
         self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         self._seen: dict[tuple[str, int], float] = {}
@@ -320,7 +329,11 @@ class Arrivals:
         async for message in self._pubsub.listen():
             if message["type"] == "message":
                 at = time.monotonic()
-                version = int(re.search(rb'"version": ?(\d+)', message["data"]).group(1))  # type: ignore[union-attr]
+                data = self._events.from_wire(message["data"])
+                if isinstance(data, bytes):  # a binary event of the API
+                    version = self._events.version_of(data)
+                else:  # the floor's push text (or a JSON event): its first "version"
+                    version = int(re.search(r'"version": ?(\d+)', data).group(1))  # type: ignore[union-attr]
                 self._seen.setdefault((message["channel"].decode(), version), at)
 
     async def when(self, channel: str, version: int, timeout: float = 10) -> float:

@@ -87,14 +87,23 @@ def from_wire(data: object) -> Message:
     return str(data)
 
 
-def decode(message: Message) -> MemberEvent:
-    published_at: float | None
+def _fields(message: Message) -> tuple[dict[str, Any], float | None]:
+    """The message's document as stored (the member not decoded yet), and its publish time."""
     if isinstance(message, bytes) and message[:1] == MARK:
         published_at = _STAMP.unpack_from(message, len(MARK))[0] or None
-        data = bson.decode(memoryview(message)[_HEAD:], codec_options=_BSON)
-    else:
-        data = json_util.loads(message, json_options=_JSON)
-        published_at = data.get("publishedAt")
+        return bson.decode(memoryview(message)[_HEAD:], codec_options=_BSON), published_at
+    data: dict[str, Any] = json_util.loads(message, json_options=_JSON)
+    return data, data.get("publishedAt")
+
+
+def version_of(message: Message) -> int:
+    """The version a message carries, read without decrypting the member: for tools that only
+    watch the bus, without the service's keys (the delivery benchmark)."""
+    return int(_fields(message)[0]["version"])
+
+
+def decode(message: Message) -> MemberEvent:
+    data, published_at = _fields(message)
     return MemberEvent(
         member_id=data["memberId"],
         version=data["version"],

@@ -8,7 +8,15 @@ import time
 
 from db.commit import Committed
 from subscriptions.channels import member_channel
-from subscriptions.events import MARK, MemberEvent, decode, encode, from_wire, stamped
+from subscriptions.events import (
+    MARK,
+    MemberEvent,
+    decode,
+    encode,
+    from_wire,
+    stamped,
+    version_of,
+)
 from tests.support.client import GraphQLClient
 from tests.support.operations import enroll, purchase
 from tests.support.servers import InProcessServer
@@ -63,6 +71,7 @@ async def test_the_earlier_json_format_of_the_same_change_reads_the_same(
     from_json = decode(text)
     assert _without_time(from_json) == _without_time(binary)
     assert from_json.published_at is not None
+    assert version_of(message) == version_of(text) == binary.version
     assert _without_time(decode(encode(_as_committed(from_json)))) == _without_time(binary)
 
 
