@@ -89,6 +89,16 @@ class SharedRenderExecutor(StrawberryGraphQLCoreExecutionContext):
             # finds it there for direct delivery (subscriptions/direct.py).
             RENDERER.set(_renderer_for(self))
 
+    def build_per_event_executor(self, payload: Any) -> Any:
+        """graphql-core's copy for one event, with a memo of collected subfields of its own.
+        graphql-core 3.3.2 shares the subscription's memo with every event's copy, and each
+        event adds entries keyed by lists it built itself, which never match again: the memo
+        of a subscription, or of a renderer shared by a process's subscribers, grew by an entry
+        per object field per event for as long as it lived."""
+        executor = super().build_per_event_executor(payload)
+        executor._relevant_sub_fields = {}
+        return executor
+
     def share_key(self) -> tuple[object, ...]:
         """What makes two executions of this operation on one event equal."""
         names = _inner_variables(self.operation, self.fragment_definitions)

@@ -9,7 +9,7 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from api.shared_render import encode_message
+from api.shared_render import _RENDERERS, encode_message
 from resolvers import subscriptions as subscription_resolvers
 from resolvers.access import Role
 from settings import Settings
@@ -112,3 +112,26 @@ async def test_queries_over_the_socket_still_work_with_the_shared_executor(
             }
             done = json.loads(await asyncio.wait_for(ws.recv(), 10))
             assert done == {"id": f"q{n}", "type": "complete"}
+
+
+async def test_rendering_events_does_not_grow_the_subscription_executor(
+    client: GraphQLClient, server: InProcessServer, admin_token: str
+) -> None:
+    """graphql-core shares an executor's memo of collected subfields with each event's copy;
+    a subscriber's renderer lives all day and renders every event of the process."""
+    member = await enroll(client)
+
+    def memo_sizes() -> list[int]:
+        return [len(r._executor._relevant_sub_fields) for r in list(_RENDERERS.values())]
+
+    async with transport_ws(server.ws_url, admin_token) as screen:
+        await screen.subscribe(MEMBER_UPDATED, {"id": member["id"]})
+        await asyncio.sleep(0.3)
+        for _ in range(2):
+            await purchase(client, member["id"], "2.00")
+            await screen.next_data()
+        before = memo_sizes()
+        for _ in range(5):
+            await purchase(client, member["id"], "2.00")
+            await screen.next_data()
+        assert before and memo_sizes() == before
