@@ -16,7 +16,8 @@ Everything is stopped at the end, on error and on Ctrl-C. Loops are bounded in c
  (3) mixed load: S subscribers over M members, purchases at R/s for T s (`--rates`: one run
      per rate on the same server); push latency (mutation sent -> push received)
      p50/p99/max, and minus the database write time (a raw driver transaction of the same
-     shape, measured in the same run); the CPU each process used; every version checked.
+     shape, measured in the same run); the CPU each process used and the API's database
+     commands as its driver timed them (waiting on the database or not); every version checked.
  (4) recovery: Redis stopped, purchases on K members, Redis started; time until every
      subscription has resynced and every changed member's subscribers have the new version.
  (5) memory per idle socket: RSS growth / N of a server that served nothing before (a server
@@ -215,6 +216,7 @@ async def db_write_times(mongo_uri: str, samples: int, outbox: bool = True) -> l
 async def mixed(
     api: Api,
     ready: Callable[[int], Awaitable[float]],
+    db_stats: Callable[[], Awaitable[dict[str, tuple[float, float]]]],
     token: str,
     members: list[str],
     subscribers: int,
@@ -245,6 +247,7 @@ async def mixed(
         total = int(rate * seconds)
         watched = {**pids, **{f"clients{n}": p.pid or 0 for n, p in enumerate(group.processes)}}
         cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
+        db_before = await db_stats()
         self_before = self_cpu_seconds()
         start = time.monotonic()
         tasks: set[asyncio.Task[None]] = set()
@@ -262,6 +265,14 @@ async def mixed(
         elapsed = time.monotonic() - start
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in watched.items()}
         cpu["purchaser (this process)"] = self_cpu_seconds() - self_before
+        db_after = await db_stats()
+        db_wait = {
+            command: (
+                total - db_before.get(command, (0.0, 0.0))[0],
+                count - db_before.get(command, (0.0, 0.0))[1],
+            )
+            for command, (total, count) in db_after.items()
+        }
         await asyncio.sleep(3.0)
         records = await asyncio.to_thread(group.collect)
     # check every socket: versions only go up; each purchase of its member arrived
@@ -308,6 +319,7 @@ async def mixed(
         "cpu": cpu,
         "elapsed": elapsed,
         "subscribed_after": subscribed_after,
+        "db_wait": db_wait,
     }
 
 
@@ -318,6 +330,22 @@ async def metric_sum(http: httpx.AsyncClient, port: int, name: str) -> float:
         for line in text.splitlines()
         if line.startswith(name + " ") or line.startswith(name + "{")
     )
+
+
+async def db_commands(http: httpx.AsyncClient, port: int) -> dict[str, tuple[float, float]]:
+    """The API's database commands so far, as its driver timed them: (seconds, count) by
+    command, from the `db_command_duration_seconds` histogram."""
+    text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    found: dict[str, list[float]] = {}
+    for line in text.splitlines():
+        for slot, prefix in enumerate(
+            ("db_command_duration_seconds_sum{", "db_command_duration_seconds_count{")
+        ):
+            if line.startswith(prefix):
+                labels, value = line[len(prefix) :].rsplit(" ", 1)
+                command = labels.split('command="', 1)[1].split('"', 1)[0]
+                found.setdefault(command, [0.0, 0.0])[slot] += float(value)
+    return {command: (total, count) for command, (total, count) in found.items()}
 
 
 async def all_subscribed(http: httpx.AsyncClient, port: int, n: int) -> float:
@@ -508,6 +536,7 @@ async def run(
                     result = await mixed(
                         writer,
                         functools.partial(all_subscribed, http, api_proc.port),
+                        functools.partial(db_commands, http, writer.port),
                         token,
                         members,
                         sizes.mixed_subscribers,
@@ -537,6 +566,15 @@ async def run(
                     say(
                         f"  CPU over the {result['elapsed']:.1f} s of purchases: "
                         + ", ".join(f"{k} {v:.2f} s" for k, v in result["cpu"].items())
+                    )
+                    waits = sorted(result["db_wait"].items(), key=lambda kv: -kv[1][1])
+                    say(
+                        "  database commands of the purchases' API, as its driver timed them: "
+                        + ", ".join(
+                            f"{command} {int(count)} x {ms(total / count).strip()}"
+                            for command, (total, count) in waits[:4]
+                            if count
+                        )
                     )
                     responses: list[float] = result["responses"]
                     say(
