@@ -51,35 +51,20 @@ def ms(seconds: float) -> str:
 
 
 class Redis:
+    """A redis-server of the benchmark's own, started and stopped by the tests' helper
+    (tests/support/redis_server.py): the same argv, the same wait for its port."""
+
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen[bytes] | None = None
+        self._servers = import_service("tests.support.redis_server")
 
     def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--maxclients",
-                "1000",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        _wait_port(self.port, 10)
+        self.process = self._servers.start_redis_server(self.port, "--maxclients", "1000")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        self._servers.stop_redis_server(self.process)
 
 
 def _wait_port(port: int, timeout: float) -> None:
