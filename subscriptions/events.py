@@ -17,7 +17,7 @@ import struct
 import time
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 import bson
 from bson import json_util
@@ -42,6 +42,10 @@ _HEAD = len(MARK) + _STAMP.size
 
 Message = str | bytes
 EventFormat = Literal["binary", "json"]
+
+
+def _binary(message: object) -> TypeGuard[bytes]:
+    return isinstance(message, bytes) and message[:1] == MARK
 
 
 @dataclass(frozen=True)
@@ -75,7 +79,7 @@ def encode(done: Committed, form: EventFormat = "binary") -> Message:
 def stamped(message: Message) -> Message:
     """The message as it is published now: a binary one carries the time of its publish (the
     delivery-lag metric), whether the writer or the outbox relay sends it."""
-    if isinstance(message, bytes) and message[:1] == MARK:
+    if _binary(message):
         return MARK + _STAMP.pack(time.time()) + message[_HEAD:]
     return message
 
@@ -83,13 +87,13 @@ def stamped(message: Message) -> Message:
 def from_wire(data: object) -> Message:
     """A message as Redis hands it over: binary events stay bytes, anything else is text."""
     if isinstance(data, bytes):
-        return data if data[:1] == MARK else data.decode()
+        return data if _binary(data) else data.decode()
     return str(data)
 
 
 def _fields(message: Message) -> tuple[dict[str, Any], float | None]:
     """The message's document as stored (the member not decoded yet), and its publish time."""
-    if isinstance(message, bytes) and message[:1] == MARK:
+    if _binary(message):
         published_at = _STAMP.unpack_from(message, len(MARK))[0] or None
         return bson.decode(memoryview(message)[_HEAD:], codec_options=_BSON), published_at
     data: dict[str, Any] = json_util.loads(message, json_options=_JSON)
