@@ -215,8 +215,10 @@ async def db_write_times(mongo_uri: str, samples: int, outbox: bool = True) -> l
 
 async def mixed(
     api: Api,
+    quiet: Callable[[], Awaitable[float]],
     ready: Callable[[int], Awaitable[float]],
     db_stats: Callable[[], Awaitable[dict[str, tuple[float, float]]]],
+    db_top: Callable[[], Awaitable[dict[str, tuple[float, float]]]],
     token: str,
     members: list[str],
     subscribers: int,
@@ -229,6 +231,7 @@ async def mixed(
     rng = random.Random(7)
     sent: dict[tuple[str, int], tuple[float, float]] = {}
     failures = skipped = 0
+    emptied_after = await quiet()
     with clients("api", api.ws_url, token, sockets) as group:
         subscribed_after = await ready(len(sockets))
 
@@ -248,6 +251,7 @@ async def mixed(
         watched = {**pids, **{f"clients{n}": p.pid or 0 for n, p in enumerate(group.processes)}}
         cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
         db_before = await db_stats()
+        top_before = await db_top()
         self_before = self_cpu_seconds()
         start = time.monotonic()
         tasks: set[asyncio.Task[None]] = set()
@@ -265,14 +269,8 @@ async def mixed(
         elapsed = time.monotonic() - start
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in watched.items()}
         cpu["purchaser (this process)"] = self_cpu_seconds() - self_before
-        db_after = await db_stats()
-        db_wait = {
-            command: (
-                total - db_before.get(command, (0.0, 0.0))[0],
-                count - db_before.get(command, (0.0, 0.0))[1],
-            )
-            for command, (total, count) in db_after.items()
-        }
+        db_wait = minus(await db_stats(), db_before)
+        db_server = minus(await db_top(), top_before)
         await asyncio.sleep(3.0)
         records = await asyncio.to_thread(group.collect)
     # check every socket: versions only go up; each purchase of its member arrived
@@ -319,7 +317,34 @@ async def mixed(
         "cpu": cpu,
         "elapsed": elapsed,
         "subscribed_after": subscribed_after,
+        "emptied_after": emptied_after,
         "db_wait": db_wait,
+        "db_server": db_server,
+    }
+
+
+def minus(
+    after: dict[str, tuple[float, float]], before: dict[str, tuple[float, float]]
+) -> dict[str, tuple[float, float]]:
+    """(total, count) counters over an interval."""
+    return {
+        key: (total - before.get(key, (0.0, 0.0))[0], count - before.get(key, (0.0, 0.0))[1])
+        for key, (total, count) in after.items()
+    }
+
+
+async def server_top(mongo_uri: str) -> dict[str, tuple[float, float]]:
+    """The database server's own time per collection so far, from its `top` command:
+    (seconds, operations) by namespace."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongo_uri)
+    try:
+        totals = (await client.admin.command("top"))["totals"]
+    finally:
+        await client.close()
+    return {
+        namespace: (row["total"]["time"] / 1e6, float(row["total"]["count"]))
+        for namespace, row in totals.items()
+        if isinstance(row, dict) and "total" in row
     }
 
 
@@ -334,18 +359,34 @@ async def metric_sum(http: httpx.AsyncClient, port: int, name: str) -> float:
 
 async def db_commands(http: httpx.AsyncClient, port: int) -> dict[str, tuple[float, float]]:
     """The API's database commands so far, as its driver timed them: (seconds, count) by
-    command, from the `db_command_duration_seconds` histogram."""
+    command, from the `db_command_duration_seconds` histogram, and (failures, failures) under
+    "<command> failed" from `db_command_failures_total` (a write conflict runs a transaction
+    again)."""
     text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
     found: dict[str, list[float]] = {}
     for line in text.splitlines():
-        for slot, prefix in enumerate(
-            ("db_command_duration_seconds_sum{", "db_command_duration_seconds_count{")
+        for prefix, slots, suffix in (
+            ("db_command_duration_seconds_sum{", (0,), ""),
+            ("db_command_duration_seconds_count{", (1,), ""),
+            ("db_command_failures_total{", (0, 1), " failed"),
         ):
             if line.startswith(prefix):
                 labels, value = line[len(prefix) :].rsplit(" ", 1)
-                command = labels.split('command="', 1)[1].split('"', 1)[0]
-                found.setdefault(command, [0.0, 0.0])[slot] += float(value)
+                command = labels.split('command="', 1)[1].split('"', 1)[0] + suffix
+                for slot in slots:
+                    found.setdefault(command, [0.0, 0.0])[slot] += float(value)
     return {command: (total, count) for command, (total, count) in found.items()}
+
+
+async def none_subscribed(http: httpx.AsyncClient, port: int) -> float:
+    """Seconds until the sockets of an earlier phase are gone from the server: until then the
+    gauge counts them too, and a phase would start while its own clients still subscribe."""
+    began = time.monotonic()
+    while await metric_sum(http, port, "subscriptions_open") > 0:
+        if time.monotonic() - began > 120:
+            raise TimeoutError("earlier subscriptions still open after 120 s")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - began
 
 
 async def all_subscribed(http: httpx.AsyncClient, port: int, n: int) -> float:
@@ -374,6 +415,7 @@ async def recovery(
     per_member = max(1, subscribers // len(members))
     sockets = [m for m in members for _ in range(per_member)][:subscribers]
     watched = sorted(set(sockets))
+    await none_subscribed(http, server.port)
     with clients("api", api.ws_url, token, sockets) as group:
         await all_subscribed(http, server.port, len(sockets))
         resyncs_before = await metric_sum(http, server.port, "bus_resyncs_total")
@@ -535,8 +577,10 @@ async def run(
                     say(f"  at {rate} purchases/s:")
                     result = await mixed(
                         writer,
+                        functools.partial(none_subscribed, http, api_proc.port),
                         functools.partial(all_subscribed, http, api_proc.port),
                         functools.partial(db_commands, http, writer.port),
+                        functools.partial(server_top, mongo_uri),
                         token,
                         members,
                         sizes.mixed_subscribers,
@@ -551,8 +595,9 @@ async def run(
                         f"  {result['purchases']} purchases at {result['rate']:.0f}/s "
                         f"({result['failures']} failed, {result['skipped']} slots skipped with "
                         f"{IN_FLIGHT} in flight), {len(lat)} pushes timed on "
-                        f"{result['sockets']} sockets (all subscribed "
-                        f"{result['subscribed_after']:.1f} s after the clients had connected)"
+                        f"{result['sockets']} sockets (started when the earlier phase's sockets "
+                        f"had gone, {result['emptied_after']:.1f} s, and all of these were "
+                        f"subscribed, {result['subscribed_after']:.1f} s after they connected)"
                     )
                     if lat:
                         say(
@@ -572,7 +617,24 @@ async def run(
                         "  database commands of the purchases' API, as its driver timed them: "
                         + ", ".join(
                             f"{command} {int(count)} x {ms(total / count).strip()}"
-                            for command, (total, count) in waits[:4]
+                            for command, (total, count) in [
+                                w for w in waits if not w[0].endswith(" failed")
+                            ][:4]
+                            if count
+                        )
+                    )
+                    failed = [(c, n) for c, (n, _) in waits if c.endswith(" failed") and n]
+                    say(
+                        "  failed database commands: "
+                        + (", ".join(f"{c.split()[0]} {int(n)}" for c, n in failed) or "none")
+                    )
+                    spent = sorted(result["db_server"].items(), key=lambda kv: -kv[1][0])
+                    say(
+                        "  the database server's own time by collection (its `top`): "
+                        f"{sum(t for t, _ in result['db_server'].values()):.2f} s in all; "
+                        + ", ".join(
+                            f"{namespace} {int(count)} x {ms(total / count).strip()}"
+                            for namespace, (total, count) in spent[:5]
                             if count
                         )
                     )
