@@ -22,6 +22,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from settings import Settings
+from telemetry.gc_pauses import watch_gc_pauses
 
 log = logging.getLogger("serve")
 
@@ -70,6 +71,7 @@ class DrainingServer(uvicorn.Server):
         if self._gc_freeze:
             gc.collect()
             gc.freeze()
+        watch_gc_pauses()
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         for server in self.servers:
