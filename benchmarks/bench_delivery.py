@@ -36,10 +36,11 @@ import json
 import os
 import platform
 import random
+import re
 import resource
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -217,7 +218,7 @@ async def mixed(
     api: Api,
     quiet: Callable[[], Awaitable[float]],
     ready: Callable[[int], Awaitable[float]],
-    db_stats: Callable[[], Awaitable[dict[str, tuple[float, float]]]],
+    api_stats: Callable[[], Awaitable[dict[str, tuple[float, float]]]],
     db_top: Callable[[], Awaitable[dict[str, tuple[float, float]]]],
     token: str,
     members: list[str],
@@ -250,7 +251,7 @@ async def mixed(
         total = int(rate * seconds)
         watched = {**pids, **{f"clients{n}": p.pid or 0 for n, p in enumerate(group.processes)}}
         cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items()}
-        db_before = await db_stats()
+        api_before = await api_stats()
         top_before = await db_top()
         self_before = self_cpu_seconds()
         start = time.monotonic()
@@ -269,7 +270,7 @@ async def mixed(
         elapsed = time.monotonic() - start
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in watched.items()}
         cpu["purchaser (this process)"] = self_cpu_seconds() - self_before
-        db_wait = minus(await db_stats(), db_before)
+        api_counted = minus(await api_stats(), api_before)
         db_server = minus(await db_top(), top_before)
         await asyncio.sleep(3.0)
         records = await asyncio.to_thread(group.collect)
@@ -318,7 +319,7 @@ async def mixed(
         "elapsed": elapsed,
         "subscribed_after": subscribed_after,
         "emptied_after": emptied_after,
-        "db_wait": db_wait,
+        "api_counted": api_counted,
         "db_server": db_server,
     }
 
@@ -357,25 +358,47 @@ async def metric_sum(http: httpx.AsyncClient, port: int, name: str) -> float:
     )
 
 
-async def db_commands(http: httpx.AsyncClient, port: int) -> dict[str, tuple[float, float]]:
-    """The API's database commands so far, as its driver timed them: (seconds, count) by
-    command, from the `db_command_duration_seconds` histogram, and (failures, failures) under
-    "<command> failed" from `db_command_failures_total` (a write conflict runs a transaction
-    again)."""
-    text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-    found: dict[str, list[float]] = {}
+def samples(text: str) -> Iterator[tuple[str, dict[str, str], float]]:
+    """(name, labels, value) of each sample of a Prometheus text exposition."""
     for line in text.splitlines():
-        for prefix, slots, suffix in (
-            ("db_command_duration_seconds_sum{", (0,), ""),
-            ("db_command_duration_seconds_count{", (1,), ""),
-            ("db_command_failures_total{", (0, 1), " failed"),
-        ):
-            if line.startswith(prefix):
-                labels, value = line[len(prefix) :].rsplit(" ", 1)
-                command = labels.split('command="', 1)[1].split('"', 1)[0] + suffix
-                for slot in slots:
-                    found.setdefault(command, [0.0, 0.0])[slot] += float(value)
-    return {command: (total, count) for command, (total, count) in found.items()}
+        if line.startswith("#") or "{" not in line:
+            continue
+        name, rest = line.split("{", 1)
+        labels, value = rest.rsplit("} ", 1)
+        yield name, dict(re.findall(r'(\w+)="([^"]*)"', labels)), float(value)
+
+
+async def api_counters(http: httpx.AsyncClient, port: int) -> dict[str, tuple[float, float]]:
+    """The API's counters so far, as (total, count) pairs:
+    - "db <command>": seconds and commands as its driver timed them
+      (`db_command_duration_seconds`), "db <command> failed": (failures, failures) (a write
+      conflict runs a transaction again);
+    - "gc <generation>": seconds and collections the garbage collector stopped the process
+      (`python_gc_pause_seconds`), "gc <generation> over 0.1 s": (pauses, pauses) longer."""
+    found: dict[str, list[float]] = {}
+
+    def add(key: str, slot: int, value: float) -> None:
+        found.setdefault(key, [0.0, 0.0])[slot] += value
+
+    text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    for name, labels, value in samples(text):
+        if name == "db_command_duration_seconds_sum":
+            add(f"db {labels['command']}", 0, value)
+        elif name == "db_command_duration_seconds_count":
+            add(f"db {labels['command']}", 1, value)
+        elif name == "db_command_failures_total":
+            add(f"db {labels['command']} failed", 0, value)
+            add(f"db {labels['command']} failed", 1, value)
+        elif name == "python_gc_pause_seconds_sum":
+            add(f"gc {labels['generation']}", 0, value)
+        elif name == "python_gc_pause_seconds_count":
+            add(f"gc {labels['generation']}", 1, value)
+            for slot in (0, 1):
+                add(f"gc {labels['generation']} over 0.1 s", slot, value)
+        elif name == "python_gc_pause_seconds_bucket" and labels["le"] == "0.1":
+            for slot in (0, 1):
+                add(f"gc {labels['generation']} over 0.1 s", slot, -value)
+    return {key: (total, count) for key, (total, count) in found.items()}
 
 
 async def none_subscribed(http: httpx.AsyncClient, port: int) -> float:
@@ -536,8 +559,13 @@ async def run(
                     api, redis.url, arrivals, token, sizes.gc_size, sizes.rounds * 2
                 )
                 say(f"  default GC  last p50 {ms(percentile(plain, 50))}  max {ms(max(plain))}")
+                # the API's own setting: its default unless this run's environment sets one
+                threshold0 = (
+                    os.environ.get("GC_THRESHOLD0")
+                    or import_service("settings").Settings.model_fields["gc_threshold0"].default
+                )
                 say(
-                    f"  gc.freeze + threshold0 50000  last p50 {ms(percentile(tuned, 50))}  "
+                    f"  gc.freeze + threshold0 {threshold0}  last p50 {ms(percentile(tuned, 50))}  "
                     f"max {ms(max(tuned))}"
                 )
             say()
@@ -579,7 +607,7 @@ async def run(
                         writer,
                         functools.partial(none_subscribed, http, api_proc.port),
                         functools.partial(all_subscribed, http, api_proc.port),
-                        functools.partial(db_commands, http, writer.port),
+                        functools.partial(api_counters, http, writer.port),
                         functools.partial(server_top, mongo_uri),
                         token,
                         members,
@@ -612,21 +640,36 @@ async def run(
                         f"  CPU over the {result['elapsed']:.1f} s of purchases: "
                         + ", ".join(f"{k} {v:.2f} s" for k, v in result["cpu"].items())
                     )
-                    waits = sorted(result["db_wait"].items(), key=lambda kv: -kv[1][1])
+                    counted: dict[str, tuple[float, float]] = result["api_counted"]
+                    commands = sorted(
+                        (
+                            (key[3:], total, count)
+                            for key, (total, count) in counted.items()
+                            if key.startswith("db ") and not key.endswith(" failed") and count
+                        ),
+                        key=lambda row: -row[2],
+                    )
                     say(
                         "  database commands of the purchases' API, as its driver timed them: "
                         + ", ".join(
                             f"{command} {int(count)} x {ms(total / count).strip()}"
-                            for command, (total, count) in [
-                                w for w in waits if not w[0].endswith(" failed")
-                            ][:4]
-                            if count
+                            for command, total, count in commands[:4]
                         )
                     )
-                    failed = [(c, n) for c, (n, _) in waits if c.endswith(" failed") and n]
+                    failed = [
+                        f"{key[3:-7]} {int(count)}"
+                        for key, (_, count) in counted.items()
+                        if key.startswith("db ") and key.endswith(" failed") and count
+                    ]
+                    say(f"  failed database commands: {', '.join(failed) or 'none'}")
                     say(
-                        "  failed database commands: "
-                        + (", ".join(f"{c.split()[0]} {int(n)}" for c, n in failed) or "none")
+                        "  the API's garbage collector: "
+                        + ", ".join(
+                            f"generation {g}: {int(counted.get(f'gc {g}', (0, 0))[1])} "
+                            f"collections, {ms(counted.get(f'gc {g}', (0, 0))[0]).strip()} in all, "
+                            f"{int(counted.get(f'gc {g} over 0.1 s', (0, 0))[1])} over 100 ms"
+                            for g in ("0", "1", "2")
+                        )
                     )
                     spent = sorted(result["db_server"].items(), key=lambda kv: -kv[1][0])
                     say(
@@ -672,10 +715,15 @@ async def run(
                     sizes.recovery_changed,
                 )
                 say(f"  redis-server up again after {ms(rec['redis_start'])}")
-                say(f"  every subscription resynced {ms(rec['all_resynced'])} after the restart")
+                # 0.0: not reached in the 120 s the recovery waits
+                resynced, delivered = rec["all_resynced"], rec["changed_delivered"]
+                say(
+                    "  every subscription resynced "
+                    f"{ms(resynced) if resynced else 'NOT within 120 s'} after the restart"
+                )
                 say(
                     "  every changed member's subscribers had the new version "
-                    f"{ms(rec['changed_delivered'])}"
+                    f"{ms(delivered) if delivered else 'NOT within 120 s'}"
                 )
             if "5" in phases:
                 say()
