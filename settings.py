@@ -105,7 +105,11 @@ class Settings(BaseSettings):
         True, description="gc.freeze() after start-up: full collections skip start-up objects."
     )
     gc_threshold0: int = Field(
-        50_000, ge=0, description="First-generation GC threshold (0 keeps Python's 700)."
+        10_000,
+        ge=0,
+        description="First-generation GC threshold (0 keeps Python's 700). A young collection "
+        "stops the process for time in proportion to it: 50,000 gave 40-240 ms pauses under "
+        "purchases with 10,000 sockets, 10,000 gives ~10 ms.",
     )
     ws_per_message_deflate: bool = Field(
         False,

@@ -55,7 +55,7 @@ def build(redis_url: str) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         task = asyncio.create_task(relay())
         # the same GC treatment as the API (GC_FREEZE, GC_THRESHOLD0), so the comparison is fair
-        gc.set_threshold(50_000, *gc.get_threshold()[1:])
+        gc.set_threshold(10_000, *gc.get_threshold()[1:])
         gc.collect()
         gc.freeze()
         yield
