@@ -109,7 +109,7 @@ class Settings(BaseSettings):
         ge=0,
         description="First-generation GC threshold (0 keeps Python's 700). A young collection "
         "stops the process for time in proportion to it: 50,000 gave 40-240 ms pauses under "
-        "purchases with 10,000 sockets, 10,000 gives ~10 ms.",
+        "purchases with 10,000 sockets, 10,000 gives 8-24 ms.",
     )
     ws_per_message_deflate: bool = Field(
         False,
