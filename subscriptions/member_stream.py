@@ -147,7 +147,9 @@ class _Asleep(Sleeping):
         self._load = load
 
     async def release(self) -> None:
-        uncount, self.uncount = self.uncount, None
+        # Nothing wakes a released seat: dropping `wake` also breaks the cycle through it (its
+        # partial holds this object), so a closed socket is freed without a full collection.
+        uncount, self.uncount, self.wake = self.uncount, None, None
         if uncount is not None:
             uncount()
         await _release(self._bus, self._channel, self.seat)

@@ -4,6 +4,7 @@ very messages their own operations would have sent, in order, and only while the
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from starlette.websockets import WebSocket
 from websockets.asyncio.client import ClientConnection
 
 from api.graphql_view import GraphQLView
-from api.outlets import SocketOutlet
+from api.outlets import SocketOutlet, TransportWSHandler
 from subscriptions.bus import Subscription
 from subscriptions.channels import member_channel
 from subscriptions.events import RESYNC
@@ -286,3 +287,31 @@ async def test_an_idle_subscription_sleeps_without_its_operation_and_wakes_when_
         # Completed while asleep: its seat is given up, and with the last one the channel.
         await ws.ws.send(json.dumps({"id": sid, "type": "complete"}))
         await _until(lambda: channel not in bus._open)
+
+
+async def test_a_closed_socket_with_a_sleeping_subscription_is_freed_without_the_collector(
+    client: GraphQLClient, server: InProcessServer, admin_token: str
+) -> None:
+    """A socket's objects left in a reference cycle wait for a full collection, which with
+    thousands of sockets open stops the process for a second: closing must free them at once."""
+    member = await enroll(client)
+    channel = member_channel(member["id"])
+    bus = server.services.bus
+
+    def handlers() -> int:
+        return sum(1 for o in gc.get_objects() if isinstance(o, TransportWSHandler))
+
+    gc.collect()
+    gc.disable()
+    try:
+        before = handlers()
+        async with transport_ws(server.ws_url, admin_token) as ws:
+            await ws.subscribe(MEMBER_UPDATED, {"id": member["id"]})
+            await _until(lambda: channel in bus._open)
+            (seat,) = bus._open[channel]
+            await _until(lambda: _asleep(seat))
+            assert handlers() == before + 1
+        await _until(lambda: channel not in bus._open)
+        await _until(lambda: handlers() == before)
+    finally:
+        gc.enable()
