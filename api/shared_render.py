@@ -99,6 +99,16 @@ class SharedRenderExecutor(StrawberryGraphQLCoreExecutionContext):
         executor._relevant_sub_fields = {}
         return executor
 
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        result = super().build_response(data)
+        if self.operation.operation != OperationType.SUBSCRIPTION:
+            # A query or mutation is done here. graphql-core's executor holds helpers bound to
+            # itself, a reference cycle that kept the request's context, request and response
+            # alive until the collector ran; without it they go when the request does.
+            # (A subscription's executor lives on and its per-event copies use the helpers.)
+            del self.async_helpers
+        return result
+
     def share_key(self) -> tuple[object, ...]:
         """What makes two executions of this operation on one event equal."""
         names = _inner_variables(self.operation, self.fragment_definitions)
