@@ -4,7 +4,6 @@ very messages their own operations would have sent, in order, and only while the
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 from collections.abc import Callable, Iterator, MutableMapping
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from subscriptions.channels import member_channel
 from subscriptions.events import RESYNC
 from subscriptions.redis_backend import ResilientRedisBackend
 from tests.support.client import GraphQLClient, legacy_ws, transport_ws
+from tests.support.collector import alive, collector_off
 from tests.support.operations import MEMBER_UPDATED, enroll, purchase
 from tests.support.servers import InProcessServer
 
@@ -298,20 +298,13 @@ async def test_a_closed_socket_with_a_sleeping_subscription_is_freed_without_the
     channel = member_channel(member["id"])
     bus = server.services.bus
 
-    def handlers() -> int:
-        return sum(1 for o in gc.get_objects() if isinstance(o, TransportWSHandler))
-
-    gc.collect()
-    gc.disable()
-    try:
-        before = handlers()
+    with collector_off():
+        before = alive(TransportWSHandler)
         async with transport_ws(server.ws_url, admin_token) as ws:
             await ws.subscribe(MEMBER_UPDATED, {"id": member["id"]})
             await _until(lambda: channel in bus._open)
             (seat,) = bus._open[channel]
             await _until(lambda: _asleep(seat))
-            assert handlers() == before + 1
+            assert alive(TransportWSHandler) == before + 1
         await _until(lambda: channel not in bus._open)
-        await _until(lambda: handlers() == before)
-    finally:
-        gc.enable()
+        await _until(lambda: alive(TransportWSHandler) == before)

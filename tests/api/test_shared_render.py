@@ -4,7 +4,6 @@ encoding of each event, over both protocols, each with its own subscription id."
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 from typing import Any
 
@@ -15,6 +14,7 @@ from resolvers import subscriptions as subscription_resolvers
 from resolvers.access import Role
 from settings import Settings
 from tests.support.client import GraphQLClient, legacy_ws, token, transport_ws
+from tests.support.collector import alive, collector_off
 from tests.support.operations import MEMBER_FIELDS, MEMBER_UPDATED, enroll, purchase
 from tests.support.servers import InProcessServer
 
@@ -149,16 +149,9 @@ async def test_a_finished_request_leaves_nothing_for_the_cycle_collector(
     member = await enroll(client)
     await purchase(client, member["id"], "2.00")  # first-use caches
 
-    def executors() -> int:
-        return sum(1 for o in gc.get_objects() if isinstance(o, SharedRenderExecutor))
-
-    gc.collect()
-    gc.disable()
-    try:
-        before = executors()
+    with collector_off():
+        before = alive(SharedRenderExecutor)
         for _ in range(5):
             await purchase(client, member["id"], "2.00")
             await client.data(MEMBER_READ, {"id": member["id"]})
-        assert executors() == before
-    finally:
-        gc.enable()
+        assert alive(SharedRenderExecutor) == before
