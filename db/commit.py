@@ -52,6 +52,8 @@ from loyalty.model import (
 )
 
 MAX_ATTEMPTS = 60
+# The retry jitter's own generator: the process-wide one belongs to whoever seeds it.
+_JITTER = random.Random()
 
 
 @dataclass(frozen=True)
@@ -234,7 +236,7 @@ class Writer:
             except _VersionMoved:
                 seen = None  # what the caller read is out of date: read in the transaction
                 # Jittered backoff, so a burst of writers on one member spreads out.
-                await asyncio.sleep(random.uniform(0, min(0.002 * 2**attempt, 0.05)))
+                await asyncio.sleep(_JITTER.uniform(0, min(0.002 * 2**attempt, 0.05)))
                 continue
             except _KeyUsed:
                 assert idem is not None
