@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from bench_procs import ROOT, import_service
+from bench_stats import per_call_us
 
 
 def demo_program() -> Any:
@@ -45,19 +45,12 @@ def sample_member() -> Any:
     return enrollment.enroll("mbr_bench", identifiers, profile, program, ctx).member
 
 
-def per_round_us(rounds: int, member: Any) -> float:
-    codec = import_service("db.codec")
-    began = time.perf_counter()
-    for _ in range(rounds):
-        codec.member_from_doc(codec.member_to_doc(member))
-    return (time.perf_counter() - began) / rounds * 1e6
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5000)
     rounds = parser.parse_args().rounds
     crypto = import_service("db.crypto")
+    codec = import_service("db.codec")
     member = sample_member()
 
     class PassThrough(crypto.PersonalDataCipher):  # type: ignore[name-defined,misc]
@@ -79,8 +72,9 @@ def main() -> None:
         ("floor again", floor),
     ):
         crypto.configure(cipher)
-        per_round_us(200, member)  # warm-up
-        results[name] = per_round_us(rounds, member)
+        results[name] = per_call_us(
+            rounds, lambda: codec.member_from_doc(codec.member_to_doc(member))
+        )
     print(f"{platform.node()} {platform.processor() or platform.machine()}, {rounds} rounds")
     for name, us in results.items():
         print(f"  member encode + decode, {name:22s} {us:8.1f} us")

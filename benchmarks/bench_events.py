@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from bench_crypto import demo_program, sample_member
 from bench_procs import import_service
+from bench_stats import per_call_us
 
 
 def sample_change() -> Any:
@@ -41,15 +40,6 @@ def sample_change() -> Any:
         available_at=draft.available_at, actor="bench", order_id="o-1", amount="42.50",
     )  # fmt: skip
     return commit.Committed(outcome.member, outcome.changes, (entry,), None, "store-001")
-
-
-def per_call_us(rounds: int, call: Callable[[], object]) -> float:
-    for _ in range(min(200, rounds)):  # warm-up
-        call()
-    began = time.perf_counter()
-    for _ in range(rounds):
-        call()
-    return (time.perf_counter() - began) / rounds * 1e6
 
 
 def main() -> None:

@@ -9,6 +9,16 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
+def per_call_us(rounds: int, call: Callable[[], object]) -> float:
+    """Microseconds per call over `rounds` calls, after a warm-up of up to 200."""
+    for _ in range(min(200, rounds)):
+        call()
+    began = time.perf_counter()
+    for _ in range(rounds):
+        call()
+    return (time.perf_counter() - began) / rounds * 1e6
+
+
 def percentile(values: Sequence[float], p: float) -> float:
     """Nearest-rank percentile (p in 0..100) of unsorted values; nan when empty."""
     if not values:
