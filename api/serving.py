@@ -22,6 +22,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from settings import Settings
+from telemetry.exposition import shared_by_workers, worker_gone
 from telemetry.gc_pauses import watch_gc_pauses
 
 log = logging.getLogger("serve")
@@ -117,7 +118,13 @@ def run_workers(
     The config's app must be an import string (each worker builds its own app). SIGTERM or
     SIGINT is passed on to every worker, which drains as above; this returns when all ended.
     Returns False when a worker could not start (a bad configuration: restarting would not help).
+    `/metrics` of any worker answers for all of them (telemetry/exposition.py).
     """
+    with shared_by_workers():
+        return _supervise(config, workers, gc_freeze, gc_threshold0)
+
+
+def _supervise(config: uvicorn.Config, workers: int, gc_freeze: bool, gc_threshold0: int) -> bool:
     sockets = [_reuse_port_socket(config) for _ in range(workers)]
     spawn = multiprocessing.get_context("spawn")
 
@@ -142,6 +149,8 @@ def run_workers(
                     started = False
                     break
                 log.warning("serve.worker_died", extra={"exitcode": process.exitcode})
+                if process.pid is not None:
+                    worker_gone(process.pid)
                 processes[n] = new_worker(n)
                 processes[n].start()
     finally:

@@ -9,12 +9,19 @@ BUS_RESYNCS = Counter(
     ["cause"],
 )
 BUS_PUBLISH_FAILURES = Counter("bus_publish_failures_total", "Events that could not be published.")
-BUS_CONNECTED = Gauge("bus_connected", "1 while the bus is connected to Redis (or in memory).")
+# multiprocess_mode: how `serve`'s workers' values add up at /metrics (telemetry/exposition.py)
+BUS_CONNECTED = Gauge(
+    "bus_connected",
+    "1 while the bus is connected to Redis (or in memory); with workers, while every one is.",
+    multiprocess_mode="livemin",
+)
 DIRECT_WRITES = Counter(
     "subscription_direct_writes_total",
     "Live events written straight to a parked subscriber's socket (subscriptions/direct.py).",
 )
-SUBSCRIPTIONS_OPEN = Gauge("subscriptions_open", "Open memberUpdated streams in this process.")
+SUBSCRIPTIONS_OPEN = Gauge(
+    "subscriptions_open", "Open memberUpdated streams.", multiprocess_mode="livesum"
+)
 OUTBOX_RELAYED = Counter(
     "outbox_relayed_total", "Committed changes the outbox relay published (the writer could not)."
 )
@@ -28,4 +35,5 @@ BUS_DELIVERY_LAG = Histogram(
 BUS_CLUSTER_NODES_DOWN = Gauge(
     "bus_cluster_nodes_down",
     "Primaries of the Redis Cluster the bus has no pub/sub link to (REDIS_CLUSTER only).",
+    multiprocess_mode="livemax",
 )

@@ -19,7 +19,9 @@ from subscriptions.bus import EventBus
 from subscriptions.channels import store_channel
 from subscriptions.events import RESYNC, MemberEvent, decode
 
-STORE_FEEDS_OPEN = Gauge("store_activity_open", "Open storeActivity streams in this process.")
+STORE_FEEDS_OPEN = Gauge(
+    "store_activity_open", "Open storeActivity streams.", multiprocess_mode="livesum"
+)
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,11 @@ GRAPHQL_ERRORS = Counter(
     "(kind=user).",
     ["kind", "code"],
 )
-WEBSOCKETS_OPEN = Gauge("websockets_open", "Open WebSocket connections in this process.")
+# multiprocess_mode: how the workers' values add up at /metrics (telemetry/exposition.py);
+# "live" leaves out a worker that died.
+WEBSOCKETS_OPEN = Gauge(
+    "websockets_open", "Open WebSocket connections.", multiprocess_mode="livesum"
+)
 DB_COMMAND_DURATION = Histogram(
     "db_command_duration_seconds",
     "MongoDB command latency as the driver saw it, by command name.",
@@ -46,7 +50,10 @@ JOB_DURATION = Histogram(
     buckets=(0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600),
 )
 JOB_LAST_SUCCESS = Gauge(
-    "job_last_success_timestamp_seconds", "When each job last succeeded (Unix time).", ["job"]
+    "job_last_success_timestamp_seconds",
+    "When each job last succeeded (Unix time).",
+    ["job"],
+    multiprocess_mode="max",
 )
 
 MAX_OPERATIONS = 200

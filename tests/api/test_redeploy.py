@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import signal
 import uuid
 from pathlib import Path
@@ -200,3 +201,99 @@ async def test_worker_processes_share_sockets_with_one_channel_subscription_each
                 break
             await asyncio.sleep(0.1)
         assert await _numsub(redis_url, channel) == 0
+
+
+async def _scrape(url: str, name: str) -> float:
+    """A metric's value from /metrics over a new connection: with SO_REUSEPORT a new
+    connection may reach either worker."""
+    async with httpx.AsyncClient(timeout=10) as fresh:
+        text = (await fresh.get(f"{url}/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + " ") or line.startswith(name + "{")
+    )
+
+
+def _workers(parent: int) -> list[int]:
+    """The worker processes `serve` spawned (not multiprocessing's resource tracker)."""
+    found = []
+    for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+        cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+            found.append(int(child))
+    return found
+
+
+async def _alive(ws: Any) -> bool:
+    try:
+        await asyncio.wait_for(await ws.ws.ping(), 5)
+    except (ConnectionClosed, TimeoutError):
+        return False
+    return True
+
+
+async def test_metrics_of_any_worker_count_every_worker(
+    settings: Settings,
+    mongo_uri: str,
+    redis_url: str,
+    http: httpx.AsyncClient,
+    admin_token: str,
+    tmp_path: Path,
+) -> None:
+    env = process_env(settings, mongo_uri, redis_url, WORKERS="2")
+    with serving(env, tmp_path / "workers.log") as server:
+        assert server.process is not None
+        member = await enroll(GraphQLClient(http, server.url, admin_token))
+        channel = f"member:{member['id']}"
+        async with contextlib.AsyncExitStack() as stack:
+            screens = [
+                await stack.enter_async_context(transport_ws(server.ws_url, admin_token))
+                for _ in range(16)
+            ]
+            for ws in screens:
+                await ws.subscribe(MEMBER_UPDATED, {"id": member["id"]})
+            await asyncio.sleep(0.5)
+            assert await _numsub(redis_url, channel) == 2  # both workers hold some of them
+            for _ in range(8):
+                assert await _scrape(server.url, "subscriptions_open") == 16
+                assert await _scrape(server.url, "websockets_open") == 16
+            staged = await _scrape(server.url, "outbox_staged_total")  # the enrolment's
+            for n in range(4):
+                async with httpx.AsyncClient(timeout=30) as fresh:
+                    await GraphQLClient(fresh, server.url, admin_token).data(
+                        PURCHASE,
+                        {
+                            "input": {
+                                "memberId": member["id"],
+                                "amount": "4.00",
+                                "currencyCode": "EUR",
+                                "channel": "POS",
+                                "storeId": "store-001",
+                                "orderId": f"o-metrics-{n}",
+                                "idempotencyKey": uuid.uuid4().hex,
+                            }
+                        },
+                    )
+            for _ in range(8):
+                assert await _scrape(server.url, "outbox_staged_total") == staged + 4
+
+            # A worker dies: its sockets no longer count, the replacement's do.
+            workers = _workers(server.process.pid)
+            assert len(workers) == 2
+            os.kill(workers[0], signal.SIGKILL)
+            survivors = [ws for ws in screens if await _alive(ws)]
+            assert 0 < len(survivors) < 16
+            for _ in range(100):
+                if len(_workers(server.process.pid)) == 2:
+                    break
+                await asyncio.sleep(0.1)
+            for _ in range(8):
+                assert await _scrape(server.url, "subscriptions_open") == len(survivors)
+            # a dead worker's counters still count
+            assert await _scrape(server.url, "outbox_staged_total") == staged + 4
+        for _ in range(50):
+            if await _scrape(server.url, "subscriptions_open") == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert await _scrape(server.url, "subscriptions_open") == 0
