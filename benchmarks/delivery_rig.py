@@ -15,7 +15,9 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -111,6 +113,18 @@ class Server:
                 pass
             time.sleep(0.1)
         raise TimeoutError(f"{self.label} not ready")
+
+    def worker_pids(self) -> list[int]:
+        """The worker processes of an API started with WORKERS > 1 (none otherwise): the
+        processes that do the work, for CPU accounting."""
+        pid = self.process.pid
+        found = []
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            with contextlib.suppress(OSError):
+                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+                if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+                    found.append(int(child))
+        return found
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -211,6 +225,58 @@ def clients(mode: str, url: str, token: str, members: list[str]) -> Iterator[Cli
         yield started
     finally:
         started.close()
+
+
+@dataclass
+class Rig:
+    """What every phase runs against: the API serving the sockets, its database and Redis."""
+
+    http: httpx.AsyncClient
+    api: Api
+    api_proc: Server
+    mongo_uri: str
+    mongo_pid: int
+    redis: Redis
+    secret: str
+    token: str
+    till: str
+    servers: list[Server]  # stopped at the end of the run
+
+
+# --------------------------------------------------------------------------- the API's metrics
+
+
+async def metric_sum(http: httpx.AsyncClient, port: int, name: str) -> float:
+    text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + " ") or line.startswith(name + "{")
+    )
+
+
+async def none_subscribed(http: httpx.AsyncClient, port: int) -> float:
+    """Seconds until the sockets of an earlier phase are gone from the server: until then the
+    gauge counts them too, and a phase would start while its own clients still subscribe."""
+    began = time.monotonic()
+    while await metric_sum(http, port, "subscriptions_open") > 0:
+        if time.monotonic() - began > 120:
+            raise TimeoutError("earlier subscriptions still open after 120 s")
+        await asyncio.sleep(0.1)
+    return time.monotonic() - began
+
+
+async def all_subscribed(http: httpx.AsyncClient, port: int, n: int) -> float:
+    """Seconds until the server has `n` member streams open (a client has sent its subscribe
+    when it says ready, the server may not have run it yet); then one more second to settle."""
+    began = time.monotonic()
+    while await metric_sum(http, port, "subscriptions_open") < n:
+        if time.monotonic() - began > 120:
+            raise TimeoutError(f"fewer than {n} subscriptions open after 120 s")
+        await asyncio.sleep(0.1)
+    waited = time.monotonic() - began
+    await asyncio.sleep(1.0)
+    return waited
 
 
 # --------------------------------------------------------------------------- API calls
