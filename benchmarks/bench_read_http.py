@@ -16,8 +16,9 @@ The load comes from one client process of its own (bench_http.py's keep-alive cl
 connections, a random member of all seeded per request, closed loop bounded by time and count).
 Measured: requests/s, p50/p99, CPU per request of the server, the database and the client.
 
- (a) GraphQL member(id) {profile balance tier} (bench.py's MEMBER_READ) against `api`: POST with
-     the query; POST with its persisted-query hash only; GET with the hash (an ETag'd answer);
+ (a) GraphQL member(id) {profile balance tier} (core_config.py's MEMBER_READ) against `api`:
+     POST with the query; POST with its persisted-query hash only; GET with the hash (an
+     ETag'd answer);
  (b) the plain endpoint against `plain`;
  (c) (a)'s POST and GET against `api-held`, and `plain-held`: the GraphQL layer's own cost.
 
@@ -48,7 +49,6 @@ from multiprocessing.connection import Connection
 from types import FrameType
 from urllib.parse import urlencode
 
-from bench import MEMBER_READ, Owned, admin_token, memory_total, package_version, seed_members
 from bench_http import HttpConnection, HttpError
 from bench_procs import (
     ROOT,
@@ -60,6 +60,9 @@ from bench_procs import (
     self_cpu_seconds,
 )
 from bench_stats import MACHINE, LoadResult, Usage, closed_loop, describe_counts, ms, ratio
+from core_config import MEMBER_READ
+from core_environment import memory_total, package_version
+from core_setup import Owned, admin_token, seed_members
 from pymongo import AsyncMongoClient
 
 HOST = "127.0.0.1"

@@ -1,6 +1,6 @@
 """The floor of the HTTP read benchmark (bench_read_http.py): a plain Starlette JSON endpoint.
 
-GET /member/{id} answers the bytes the API's GraphQL member read (bench.py's MEMBER_READ:
+GET /member/{id} answers the bytes the API's GraphQL member read (core_config.py's MEMBER_READ:
 profile, balance, tier) answers, with no GraphQL: the API's own driver call and decoding
 (db.reads.Reads.members, which its member loader calls, then Reads.follow), the same domain
 functions for the tier figures, and strawberry's JSON encoding. No token is checked and no

@@ -16,7 +16,7 @@ from schema.audit import (
     decode_cursor,
     encode_cursor,
 )
-from schema.types import PageInfo
+from schema.shared import PageInfo
 
 MAX_PAGE = 100
 

@@ -13,8 +13,9 @@ from loyalty.decisions.notice import NoticeStatus
 from resolvers.access import allowed
 from resolvers.context import Context
 from resolvers.errors import forbidden
+from schema.events import StoreEvent
+from schema.member import Member
 from schema.notifications import Notification
-from schema.types import Member, StoreEvent
 from subscriptions.notice_stream import new_notices
 from subscriptions.store_stream import store_moments
 

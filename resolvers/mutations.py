@@ -14,7 +14,9 @@ from resolvers.errors import user_errors, warning
 from resolvers.identity_commands import IdentityCommands
 from resolvers.points_commands import PointsCommands
 from schema import inputs, payloads
-from schema.types import IssuedReward, LedgerEntry, Member
+from schema.member import Member
+from schema.points import LedgerEntry
+from schema.rewards import IssuedReward
 
 Ctx = Info[Context, None]
 

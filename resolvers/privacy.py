@@ -27,6 +27,7 @@ from loyalty.model import Member as DomainMember
 from resolvers.commands import Commands
 from resolvers.context import Context
 from resolvers.errors import user_errors
+from schema.member import Member
 from schema.privacy import (
     EraseMemberInput,
     EraseMemberPayload,
@@ -35,7 +36,6 @@ from schema.privacy import (
     RevealMemberInput,
     RevealMemberPayload,
 )
-from schema.types import Member
 
 MAX_REASON = 500
 

@@ -20,16 +20,11 @@ from resolvers.access import allowed
 from resolvers.context import Context
 from resolvers.errors import forbidden, top_level
 from schema.identity import DuplicateCandidate
-from schema.types import (
-    IssuedReward,
-    LedgerEntry,
-    Member,
-    Money,
-    Node,
-    Program,
-    ProgramStats,
-    Reward,
-)
+from schema.member import Member
+from schema.points import LedgerEntry
+from schema.program import Program, ProgramStats
+from schema.rewards import IssuedReward, Reward
+from schema.shared import Money, Node
 
 MAX_STATS_DAYS = 3660
 

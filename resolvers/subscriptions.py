@@ -14,7 +14,9 @@ from resolvers import refusals
 from resolvers.access import allowed
 from resolvers.context import Context
 from resolvers.errors import top_level
-from schema.types import LedgerEntry, Member, MemberUpdate
+from schema.events import MemberUpdate
+from schema.member import Member
+from schema.points import LedgerEntry
 from subscriptions import direct
 from subscriptions.events import MemberEvent
 from subscriptions.member_stream import member_updates

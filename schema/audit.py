@@ -10,7 +10,7 @@ import strawberry
 from graphql import GraphQLError
 
 from db.audit import AuditRecord as AuditState
-from schema.types import PageInfo
+from schema.shared import PageInfo
 
 
 @strawberry.type(description="One thing done to a member: who, when, why, and what it moved.")

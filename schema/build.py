@@ -28,8 +28,10 @@ from strawberry.types.graphql import OperationType
 from schema.cost import QueryCost
 from schema.descriptions import describe
 from schema.enums import Role
+from schema.member import Member
+from schema.points import LedgerEntry
+from schema.rewards import IssuedReward, Reward
 from schema.root import Mutation, Query, Subscription
-from schema.types import IssuedReward, LedgerEntry, Member, Reward
 
 log = logging.getLogger("graphql")
 

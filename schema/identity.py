@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from loyalty import duplicates
-from schema.types import Member
+from schema.member import Member
 
 DuplicateReason = duplicates.DuplicateReason
 strawberry.enum(

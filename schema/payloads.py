@@ -7,7 +7,9 @@ from datetime import datetime
 import strawberry
 
 from schema.enums import IdentifierKind, UserErrorCode
-from schema.types import IssuedReward, LedgerEntry, Member
+from schema.member import Member
+from schema.points import LedgerEntry
+from schema.rewards import IssuedReward
 
 
 @strawberry.type(description="An expected failure, with a stable code clients can switch on.")

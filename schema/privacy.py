@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.member import Member
 from schema.payloads import UserError
-from schema.types import Member
 
 
 @strawberry.input(description="Which member to show unmasked, and why (the reason is audited).")

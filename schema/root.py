@@ -7,12 +7,15 @@ import strawberry
 from resolvers import audit_queries, decisions, mutations, privacy, queries, subscriptions
 from schema import payloads
 from schema.audit import AuditRecordConnection
+from schema.events import MemberUpdate, StoreEvent
 from schema.identity import DuplicateCandidate
 from schema.limits import SubscriptionCap
+from schema.member import Member
 from schema.notifications import Notification
 from schema.permissions import allow, allow_write
 from schema.privacy import EraseMemberPayload, ExportMemberPayload, RevealMemberPayload
-from schema.types import Member, MemberUpdate, Node, Program, ProgramStats, StoreEvent
+from schema.program import Program, ProgramStats
+from schema.shared import Node
 
 
 @strawberry.type
