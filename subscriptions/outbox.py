@@ -27,7 +27,7 @@ import signal
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DeleteMany, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 
 from db.batch import WriteBatch
@@ -41,6 +41,11 @@ log = logging.getLogger("outbox")
 Doc = dict[str, Any]
 COLLECTION = "outbox"
 _RELAY_BATCH = 500
+# Ids per `$in` of a delete: the embedded server's cost of one `_id: {$in}` grows faster than
+# its length (20 ids 3 ms, 200 ids 77 ms, 500 ids 418 ms), so a backlog of published rows made
+# each delete slower and the backlog longer. In chunks of 20 it stays ~0.15 ms an id, and a
+# MongoDB server is no worse for it. One command still carries every chunk.
+_DELETE_CHUNK = 20
 
 
 def row_id(member_id: str, version: int) -> str:
@@ -121,13 +126,19 @@ class Outbox:
         if sent:
             OUTBOX_RELAYED.inc(len(sent))
             log.info("outbox.relayed", extra={"rows": len(sent)})
-            await self._rows.delete_many({"_id": {"$in": sent}})
+            await self._delete(sent)
         return len(sent)
 
     async def _delete_published(self) -> None:
         done, self._published = self._published, []
         if done:
-            await self._rows.delete_many({"_id": {"$in": done}})
+            await self._delete(done)
+
+    async def _delete(self, ids: list[str]) -> None:
+        chunks = [ids[at : at + _DELETE_CHUNK] for at in range(0, len(ids), _DELETE_CHUNK)]
+        await self._rows.bulk_write(
+            [DeleteMany({"_id": {"$in": chunk}}) for chunk in chunks], ordered=False
+        )
 
     async def _run(self) -> None:
         # Deletes are batched often; the relay scan runs every `interval`.
