@@ -17,7 +17,6 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -117,14 +116,8 @@ class Server:
     def worker_pids(self) -> list[int]:
         """The worker processes of an API started with WORKERS > 1 (none otherwise): the
         processes that do the work, for CPU accounting."""
-        pid = self.process.pid
-        found = []
-        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
-            with contextlib.suppress(OSError):
-                cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-                if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-                    found.append(int(child))
-        return found
+        workers: list[int] = import_service("tests.support.workers").worker_pids(self.process.pid)
+        return workers
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -19,8 +19,9 @@ from websockets.exceptions import ConnectionClosed
 from settings import Settings
 from tests.api.test_delivery_faults import process_env, serving, strictly_increasing
 from tests.support.client import GraphQLClient, transport_ws
-from tests.support.operations import MEMBER_UPDATED, PURCHASE, enroll
+from tests.support.operations import MEMBER_UPDATED, PURCHASE, enroll, purchase
 from tests.support.servers import ServerProcess
+from tests.support.workers import worker_pids
 
 pytestmark = pytest.mark.processes
 
@@ -215,16 +216,6 @@ async def _scrape(url: str, name: str) -> float:
     )
 
 
-def _workers(parent: int) -> list[int]:
-    """The worker processes `serve` spawned (not multiprocessing's resource tracker)."""
-    found = []
-    for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
-        cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
-        if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-            found.append(int(child))
-    return found
-
-
 async def _alive(ws: Any) -> bool:
     try:
         await asyncio.wait_for(await ws.ws.ping(), 5)
@@ -259,33 +250,23 @@ async def test_metrics_of_any_worker_count_every_worker(
                 assert await _scrape(server.url, "subscriptions_open") == 16
                 assert await _scrape(server.url, "websockets_open") == 16
             staged = await _scrape(server.url, "outbox_staged_total")  # the enrolment's
-            for n in range(4):
+            for _ in range(4):
                 async with httpx.AsyncClient(timeout=30) as fresh:
-                    await GraphQLClient(fresh, server.url, admin_token).data(
-                        PURCHASE,
-                        {
-                            "input": {
-                                "memberId": member["id"],
-                                "amount": "4.00",
-                                "currencyCode": "EUR",
-                                "channel": "POS",
-                                "storeId": "store-001",
-                                "orderId": f"o-metrics-{n}",
-                                "idempotencyKey": uuid.uuid4().hex,
-                            }
-                        },
+                    bought = await purchase(
+                        GraphQLClient(fresh, server.url, admin_token), member["id"], "4.00"
                     )
+                    assert bought["userErrors"] == []
             for _ in range(8):
                 assert await _scrape(server.url, "outbox_staged_total") == staged + 4
 
             # A worker dies: its sockets no longer count, the replacement's do.
-            workers = _workers(server.process.pid)
+            workers = worker_pids(server.process.pid)
             assert len(workers) == 2
             os.kill(workers[0], signal.SIGKILL)
             survivors = [ws for ws in screens if await _alive(ws)]
             assert 0 < len(survivors) < 16
             for _ in range(100):
-                if len(_workers(server.process.pid)) == 2:
+                if len(worker_pids(server.process.pid)) == 2:
                     break
                 await asyncio.sleep(0.1)
             for _ in range(8):
