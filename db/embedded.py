@@ -5,6 +5,7 @@ It is SecantusDB, a development dependency only; production points MONGODB_URI a
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -13,10 +14,28 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
 _LISTENING = re.compile(r"listening on ([0-9.]+):(\d+)")
+# A record of its log: "<date> <time>,<ms> <LEVEL> <logger>: <message>"; other lines continue one.
+_RECORD = re.compile(r"^\S+ \S+ ([A-Z]+) ")
+_SAID = {"WARNING", "ERROR", "CRITICAL"}
+
+log = logging.getLogger("embedded_db")
+
+
+def forward_warnings(lines: Iterable[str]) -> None:
+    """The server's warnings and errors (with their continuation lines, a traceback), into this
+    process's log; the rest of its output is dropped. Its own retries and stalls warn there."""
+    saying = False
+    for line in lines:
+        record = _RECORD.match(line)
+        if record:
+            saying = record.group(1) in _SAID
+        if saying:
+            log.warning("embedded_db.output", extra={"line": line.rstrip()})
 
 
 class EmbeddedMongoError(RuntimeError):
@@ -110,12 +129,8 @@ class EmbeddedMongo:
 
     def _drain(self) -> None:
         # Keep reading its output so a full pipe never blocks the server.
-        def pump(stream: object) -> None:
-            for _ in stream:  # type: ignore[attr-defined]
-                pass
-
         assert self._process is not None
-        threading.Thread(target=pump, args=(self._process.stdout,), daemon=True).start()
+        threading.Thread(target=forward_warnings, args=(self._process.stdout,), daemon=True).start()
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None
