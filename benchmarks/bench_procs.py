@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import importlib
+import logging
 import os
 import re
 import secrets
@@ -103,6 +104,13 @@ class EmbeddedMongoProcess:
         cls = import_service("db.embedded").EmbeddedMongo
         self._server: _Embedded = cls(":memory:")
         self.uri = ""
+        # its warnings (conflict retries, failures) printed with the run's output
+        said = logging.getLogger("embedded_db")
+        if not said.handlers:
+            handler = logging.StreamHandler(sys.stdout)
+            handler.setFormatter(logging.Formatter("  [embedded database] %(line)s"))
+            said.addHandler(handler)
+            said.propagate = False
 
     def start(self) -> str:
         self.uri = self._server.start()
