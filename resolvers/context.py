@@ -25,6 +25,11 @@ def utc_now() -> datetime:
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
+# Members per read of the subscriptions' loader: the embedded server's cost of one `_id: {$in}`
+# grows faster than its length (20 ids 1.4 ms, 100 ids 11 ms, 500 ids 187 ms); MongoDB's does not.
+STREAM_READ_BATCH = 20
+
+
 @dataclass(frozen=True)
 class Services:
     """Built once in the app's lifespan and handed to every request."""
@@ -34,6 +39,20 @@ class Services:
     writer: Writer
     bus: EventBus
     notifications: Notifications | None = None  # notification intents (decisioning)
+
+    @cached_property
+    def stream_members(self) -> DataLoader[str, Member | None]:
+        """The member reads of subscriptions (a subscribe, a resync, a sleeping seat's
+        recheck), batched across sockets: after a Redis outage every subscription of the
+        process reads again at once, and this makes that one read per 20 members instead of
+        one per socket. Never cached: each read wants the latest state."""
+        reads = self.reads
+
+        async def load_members(ids: list[str]) -> Sequence[Member | None]:
+            found = await reads.members(list(dict.fromkeys(ids)))
+            return [found.get(i) for i in ids]
+
+        return DataLoader(load_members, cache=False, max_batch_size=STREAM_READ_BATCH)
 
 
 class Loaders:

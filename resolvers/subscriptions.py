@@ -39,7 +39,7 @@ async def member_updated(
         )
     stream = member_updates(
         services.bus,
-        services.reads.member,
+        services.stream_members.load,
         member_id,
         since_version,
         direct.current(_update_of),

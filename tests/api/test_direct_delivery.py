@@ -308,3 +308,33 @@ async def test_a_closed_socket_with_a_sleeping_subscription_is_freed_without_the
             assert alive(TransportWSHandler) == before + 1
         await _until(lambda: channel not in bus._open)
         await _until(lambda: alive(TransportWSHandler) == before)
+
+
+def _finds() -> float:
+    return REGISTRY.get_sample_value("db_command_duration_seconds_count", {"command": "find"}) or 0
+
+
+async def test_a_resync_of_every_seat_reads_the_members_in_batches_not_once_per_socket(
+    client: GraphQLClient, server: InProcessServer, admin_token: str
+) -> None:
+    members = [(await enroll(client))["id"] for _ in range(3)]
+    channels = [member_channel(m) for m in members]
+    bus = server.services.bus
+    async with transport_ws(server.ws_url, admin_token) as ws:
+        for member in members:
+            for _ in range(10):
+                await ws.subscribe(MEMBER_UPDATED, {"id": member})
+        await _until(lambda: all(len(bus._open.get(c, ())) == 10 for c in channels))
+        seats = [seat for c in channels for seat in bus._open[c]]
+        await _until(lambda: all(_asleep(seat) for seat in seats))
+        # What a Redis reconnect sends: a resync on every channel at once. Each of the 30
+        # sleeping seats checks its member; the reads go in batches of 20 (2 finds; one more
+        # at most if the outbox relay scans meanwhile), not one find per seat (30).
+        backend = bus.backend
+        assert isinstance(backend, ResilientRedisBackend)
+        resyncs, finds = _resyncs(), _finds()
+        for channel in channels:
+            backend._offer(Event(channel, RESYNC))
+        await _until(lambda: _resyncs() == resyncs + 30)
+        assert _finds() - finds <= 3
+        assert all(_asleep(seat) for seat in seats)  # nothing missed: none woke
