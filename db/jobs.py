@@ -20,7 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pymongo.errors import DuplicateKeyError
 
 from db.client import Collections
-from db.commit import TxReads, Writer
+from db.commit import Writer
+from db.tx_reads import TxReads
 from loyalty.changes import Outcome
 from loyalty.model import Member
 from loyalty.program import ProgramDef

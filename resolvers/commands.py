@@ -14,8 +14,9 @@ from typing import Any
 
 from db import ids
 from db.audit import AuditNote
-from db.commit import Committed, IdempotencyKey, IdentifierTaken, TxReads, fingerprint
+from db.commit import Committed, IdempotencyKey, IdentifierTaken, fingerprint
 from db.reads import Seen
+from db.tx_reads import TxReads
 from loyalty import enrollment, purchases, rewards
 from loyalty.changes import Context, Outcome
 from loyalty.errors import DomainError, ErrorCode

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from db.commit import Committed, TxReads
+from db.commit import Committed
+from db.tx_reads import TxReads
 from loyalty.changes import Outcome
 from loyalty.decisions import outcomes
 from loyalty.errors import DomainError, ErrorCode

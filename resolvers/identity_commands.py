@@ -11,9 +11,10 @@ from datetime import datetime
 from typing import Any
 
 from db import guests, ids
-from db.commit import Committed, TxReads, fingerprint
+from db.commit import Committed, fingerprint
 from db.guests import GuestProfile
 from db.reads import identifier_key
+from db.tx_reads import TxReads
 from loyalty import activities, adjustments, identity, merge
 from loyalty import guests as guest_rules
 from loyalty.changes import Outcome, Related

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from db import ids
-from db.commit import Committed, TxReads
+from db.commit import Committed
+from db.tx_reads import TxReads
 from loyalty import activities, adjustments, returns
 from loyalty.changes import Outcome
 from loyalty.errors import DomainError, ErrorCode

@@ -17,8 +17,9 @@ from strawberry.types import Info
 
 from db import audit, ids
 from db.audit import AuditNote
-from db.commit import Committed, TxReads
+from db.commit import Committed
 from db.reads import everything_about
+from db.tx_reads import TxReads
 from loyalty import privacy
 from loyalty.changes import Outcome, Related
 from loyalty.errors import DomainError, ErrorCode

@@ -9,7 +9,8 @@ import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from db.commit import Committed, Decide, IdempotencyKey, TxReads, Writer
+from db.commit import Committed, Decide, IdempotencyKey, Writer
+from db.tx_reads import TxReads
 from loyalty.changes import Outcome, advance
 from loyalty.model import ChangeKind, Member
 from tests.support.client import GraphQLClient
