@@ -8,6 +8,7 @@ import itertools
 import os
 import signal
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from settings import Settings
 from tests.api.test_delivery_faults import process_env, serving, strictly_increasing
-from tests.support.client import GraphQLClient, transport_ws
+from tests.support.client import GraphQLClient, TransportWsClient, transport_ws
 from tests.support.operations import MEMBER_UPDATED, PURCHASE, enroll, purchase
 from tests.support.servers import ServerProcess
 from tests.support.workers import worker_pids
@@ -157,6 +158,19 @@ async def _numsub(redis_url: str, channel: str) -> int:
         await redis.aclose()
 
 
+@contextlib.asynccontextmanager
+async def _screens(
+    url: str, token: str, member_id: str, count: int
+) -> AsyncIterator[list[TransportWsClient]]:
+    """`count` sockets, each with a memberUpdated subscription open on the member."""
+    async with contextlib.AsyncExitStack() as stack:
+        screens = [await stack.enter_async_context(transport_ws(url, token)) for _ in range(count)]
+        for ws in screens:
+            await ws.subscribe(MEMBER_UPDATED, {"id": member_id})
+        await asyncio.sleep(0.5)
+        yield screens
+
+
 async def test_worker_processes_share_sockets_with_one_channel_subscription_each(
     settings: Settings,
     mongo_uri: str,
@@ -170,14 +184,7 @@ async def test_worker_processes_share_sockets_with_one_channel_subscription_each
         client = GraphQLClient(http, server.url, admin_token)
         member = await enroll(client)
         channel = f"member:{member['id']}"
-        async with contextlib.AsyncExitStack() as stack:
-            screens = [
-                await stack.enter_async_context(transport_ws(server.ws_url, admin_token))
-                for _ in range(16)
-            ]
-            for ws in screens:
-                await ws.subscribe(MEMBER_UPDATED, {"id": member["id"]})
-            await asyncio.sleep(0.5)
+        async with _screens(server.ws_url, admin_token, member["id"], 16) as screens:
             # 16 sockets spread over two workers: one Redis subscription per worker, not per socket
             assert await _numsub(redis_url, channel) == 2
             await GraphQLClient(http, server.url, admin_token).data(
@@ -237,14 +244,7 @@ async def test_metrics_of_any_worker_count_every_worker(
         assert server.process is not None
         member = await enroll(GraphQLClient(http, server.url, admin_token))
         channel = f"member:{member['id']}"
-        async with contextlib.AsyncExitStack() as stack:
-            screens = [
-                await stack.enter_async_context(transport_ws(server.ws_url, admin_token))
-                for _ in range(16)
-            ]
-            for ws in screens:
-                await ws.subscribe(MEMBER_UPDATED, {"id": member["id"]})
-            await asyncio.sleep(0.5)
+        async with _screens(server.ws_url, admin_token, member["id"], 16) as screens:
             assert await _numsub(redis_url, channel) == 2  # both workers hold some of them
             for _ in range(8):
                 assert await _scrape(server.url, "subscriptions_open") == 16
