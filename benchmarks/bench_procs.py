@@ -102,7 +102,9 @@ class EmbeddedMongoProcess:
 
     def __init__(self) -> None:
         cls = import_service("db.embedded").EmbeddedMongo
-        self._server: _Embedded = cls(":memory:")
+        # BENCH_EMBEDDED_STORAGE: a directory instead of memory (WiredTiger then checkpoints)
+        self._storage = os.environ.get("BENCH_EMBEDDED_STORAGE", ":memory:")
+        self._server: _Embedded = cls(self._storage)
         self.uri = ""
         # its warnings (conflict retries, failures) printed with the run's output
         said = logging.getLogger("embedded_db")
