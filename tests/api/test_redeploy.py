@@ -18,7 +18,7 @@ from redis import asyncio as aioredis
 from websockets.exceptions import ConnectionClosed
 
 from settings import Settings
-from tests.api.test_delivery_faults import process_env, serving, strictly_increasing
+from tests.api.test_delivery_faults import metric, process_env, serving, strictly_increasing
 from tests.support.client import GraphQLClient, TransportWsClient, transport_ws
 from tests.support.operations import MEMBER_UPDATED, PURCHASE, enroll, purchase
 from tests.support.servers import ServerProcess
@@ -187,20 +187,8 @@ async def test_worker_processes_share_sockets_with_one_channel_subscription_each
         async with _screens(server.ws_url, admin_token, member["id"], 16) as screens:
             # 16 sockets spread over two workers: one Redis subscription per worker, not per socket
             assert await _numsub(redis_url, channel) == 2
-            await GraphQLClient(http, server.url, admin_token).data(
-                PURCHASE,
-                {
-                    "input": {
-                        "memberId": member["id"],
-                        "amount": "4.00",
-                        "currencyCode": "EUR",
-                        "channel": "POS",
-                        "storeId": "store-001",
-                        "orderId": "o-workers",
-                        "idempotencyKey": uuid.uuid4().hex,
-                    }
-                },
-            )
+            bought = await purchase(client, member["id"], "4.00")
+            assert bought["userErrors"] == []
             for ws in screens:
                 assert (await ws.next_data())["memberUpdated"]["version"] == 2
         # the last subscriber of each worker left: both released the channel
@@ -211,19 +199,14 @@ async def test_worker_processes_share_sockets_with_one_channel_subscription_each
         assert await _numsub(redis_url, channel) == 0
 
 
-async def _scrape(url: str, name: str) -> float:
-    """A metric's value from /metrics over a new connection: with SO_REUSEPORT a new
-    connection may reach either worker."""
+async def _scrape(server: ServerProcess, name: str) -> float:
+    """`metric` over a new connection: with SO_REUSEPORT a new connection may reach either
+    worker."""
     async with httpx.AsyncClient(timeout=10) as fresh:
-        text = (await fresh.get(f"{url}/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith(name + " ") or line.startswith(name + "{")
-    )
+        return await metric(fresh, server, name)
 
 
-async def _alive(ws: Any) -> bool:
+async def _alive(ws: TransportWsClient) -> bool:
     try:
         await asyncio.wait_for(await ws.ws.ping(), 5)
     except (ConnectionClosed, TimeoutError):
@@ -247,9 +230,9 @@ async def test_metrics_of_any_worker_count_every_worker(
         async with _screens(server.ws_url, admin_token, member["id"], 16) as screens:
             assert await _numsub(redis_url, channel) == 2  # both workers hold some of them
             for _ in range(8):
-                assert await _scrape(server.url, "subscriptions_open") == 16
-                assert await _scrape(server.url, "websockets_open") == 16
-            staged = await _scrape(server.url, "outbox_staged_total")  # the enrolment's
+                assert await _scrape(server, "subscriptions_open") == 16
+                assert await _scrape(server, "websockets_open") == 16
+            staged = await _scrape(server, "outbox_staged_total")  # the enrolment's
             for _ in range(4):
                 async with httpx.AsyncClient(timeout=30) as fresh:
                     bought = await purchase(
@@ -257,7 +240,7 @@ async def test_metrics_of_any_worker_count_every_worker(
                     )
                     assert bought["userErrors"] == []
             for _ in range(8):
-                assert await _scrape(server.url, "outbox_staged_total") == staged + 4
+                assert await _scrape(server, "outbox_staged_total") == staged + 4
 
             # A worker dies: its sockets no longer count, the replacement's do.
             workers = worker_pids(server.process.pid)
@@ -270,11 +253,11 @@ async def test_metrics_of_any_worker_count_every_worker(
                     break
                 await asyncio.sleep(0.1)
             for _ in range(8):
-                assert await _scrape(server.url, "subscriptions_open") == len(survivors)
+                assert await _scrape(server, "subscriptions_open") == len(survivors)
             # a dead worker's counters still count
-            assert await _scrape(server.url, "outbox_staged_total") == staged + 4
+            assert await _scrape(server, "outbox_staged_total") == staged + 4
         for _ in range(50):
-            if await _scrape(server.url, "subscriptions_open") == 0:
+            if await _scrape(server, "subscriptions_open") == 0:
                 break
             await asyncio.sleep(0.1)
-        assert await _scrape(server.url, "subscriptions_open") == 0
+        assert await _scrape(server, "subscriptions_open") == 0
